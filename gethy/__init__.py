@@ -1,0 +1,40 @@
+"""gethy: build HTTP/2 yourself. A sans-IO server protocol on h2, for learning.
+
+The public API, in one breath::
+
+    protocol = HTTP2Protocol()            # queues the server preface
+    events = protocol.receive(data)       # [RequestEvent(...), StreamResetEvent(...), ...]
+    protocol.send(stream_id, 200, headers, body)         # a whole response, or stream it:
+    protocol.send_headers(...); protocol.send_data(...); protocol.end_stream(...)
+    transport.write(protocol.data_to_send())             # after every receive/send
+
+Helpers for the course: `gethy.frames` (decode raw frames), `gethy.pair`
+(client and server in memory), `gethy.recorder` (frames and windows over time),
+`gethy.checks` (behaviour checks for any HTTP2Protocol-like class).
+"""
+
+from gethy.errors import GethyError, SendError
+from gethy.events import (
+    ConnectionTerminatedEvent,
+    H2Event,
+    RequestEvent,
+    StreamResetEvent,
+)
+from gethy.protocol import HTTP2Protocol
+from gethy.recorder import Recorder, plot_windows
+from gethy.stream import Stream
+
+__all__ = [
+    "ConnectionTerminatedEvent",
+    "GethyError",
+    "H2Event",
+    "HTTP2Protocol",
+    "Recorder",
+    "RequestEvent",
+    "SendError",
+    "Stream",
+    "StreamResetEvent",
+    "plot_windows",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,542 @@
+"""`HTTP2Protocol`: the server side of an HTTP/2 connection, sans-IO.
+
+"Sans-IO" means this class never touches a socket. You give it the bytes that
+arrived (`receive`), it tells you what happened (a list of `H2Event`s); you
+tell it what to answer (`send` and friends), and you collect the bytes to write
+with `data_to_send()`. The same object therefore runs in a notebook cell, in a
+test, or behind asyncio (`gethy.server`) without a change.
+
+The frame-level protocol (HPACK, stream states, SETTINGS, PING) is h2's job.
+This class adds what h2 leaves to its user, and what the original gethy
+articles got wrong:
+
+* the server connection preface (RFC 9113 §3.4) is queued at construction;
+* every DATA frame received is acknowledged by its flow-controlled length,
+  padding included (RFC 9113 §6.9.1), so request bodies of any size arrive;
+* response bodies wait in an `OutboundBuffer` and go out as the peer's
+  windows allow, fairly across streams (RFC 9113 §5.2, §6.9);
+* a peer that breaks the protocol gets a GOAWAY (RFC 9113 §5.4.1) and the
+  application gets a `ConnectionTerminatedEvent`, never an exception.
+
+Outgoing bytes leave through one door: after each call to `receive` or to the
+`send` methods, call `data_to_send()` and write what it returns (possibly
+b""). Everything produced in between is coalesced into that one write.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import h2.events
+from h2.config import H2Configuration
+from h2.connection import ConnectionState, H2Connection
+from h2.errors import ErrorCodes
+from h2.exceptions import ProtocolError
+from h2.settings import SettingCodes, Settings
+from hyperframe.frame import GoAwayFrame
+
+from gethy.errors import SendError
+from gethy.events import (
+    ConnectionTerminatedEvent,
+    H2Event,
+    RequestEvent,
+    StreamResetEvent,
+)
+from gethy.outbound import OutboundBuffer
+from gethy.stream import Headers, Stream
+
+if TYPE_CHECKING:
+    from gethy.recorder import Recorder
+
+DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
+DEFAULT_MAX_CONCURRENT_STREAMS = 100
+DEFAULT_MAX_HEADER_LIST_SIZE = 64 * 1024
+DEFAULT_INITIAL_WINDOW_SIZE = 65_535  # RFC 9113 §6.9.2
+
+HeaderInput = Iterable[tuple[str, str]] | Mapping[str, str]
+
+_HTTP1_REQUEST_LINE = re.compile(rb"^[A-Z]{3,10} [^ \r\n]+ HTTP/1\.[01]\r?\n")
+
+
+def looks_like_http1(data: bytes) -> bool:
+    """True if `data` starts like an HTTP/1.x request line (``GET / HTTP/1.1``).
+
+    A client that does not know the server speaks HTTP/2 sends this where the
+    connection preface should be; a server can answer it in HTTP/1.1.
+    """
+    return bool(_HTTP1_REQUEST_LINE.match(data))
+
+
+class _Sending(Enum):
+    """Where the response of one stream is (RFC 9113 §8.1: HEADERS, DATA*, trailers)."""
+
+    NOT_STARTED = "not started"
+    HEADERS_SENT = "headers sent"
+
+
+@dataclass
+class _Request:
+    """A request still arriving: the request buffer of the original gethy."""
+
+    headers: Headers
+    chunks: list[bytes] = field(default_factory=list)
+    size: int = 0
+    trailers: Headers | None = None
+
+
+class HTTP2Protocol:
+    """The server side of one HTTP/2 connection, without any I/O.
+
+    Limits (all configurable, sensible by default):
+
+    * ``max_body_size``: a request body beyond it (by ``content-length`` or by
+      the bytes that arrive) is answered with ``413 Content Too Large`` and the
+      stream is then reset with NO_ERROR (RFC 9113 §8.1), asking the client to
+      stop sending; the application never sees that request.
+    * ``max_concurrent_streams``: advertised in SETTINGS (RFC 9113 §6.5.2). A
+      client that opens more streams at once breaks the protocol; h2 answers
+      with GOAWAY, which RFC 9113 §5.4.1 allows.
+    * ``max_header_list_size``: advertised in SETTINGS; a larger header list is
+      a connection error (GOAWAY ENHANCE_YOUR_CALM).
+
+    Pass a `gethy.recorder.Recorder` as ``recorder`` to log every frame and
+    every window change, for printing and plotting.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        max_concurrent_streams: int = DEFAULT_MAX_CONCURRENT_STREAMS,
+        max_header_list_size: int = DEFAULT_MAX_HEADER_LIST_SIZE,
+        initial_window_size: int = DEFAULT_INITIAL_WINDOW_SIZE,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.max_body_size = max_body_size
+        self.recorder = recorder
+        conn = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
+        conn.local_settings = Settings(
+            client=False,
+            initial_values={
+                SettingCodes.MAX_CONCURRENT_STREAMS: max_concurrent_streams,
+                SettingCodes.MAX_HEADER_LIST_SIZE: max_header_list_size,
+                SettingCodes.INITIAL_WINDOW_SIZE: initial_window_size,
+            },
+        )
+        conn.decoder.max_header_list_size = max_header_list_size
+        # The server preface: our SETTINGS, first thing on the wire (RFC 9113 §3.4).
+        conn.initiate_connection()
+        if initial_window_size > DEFAULT_INITIAL_WINDOW_SIZE:
+            # SETTINGS only sizes stream windows; the connection window grows by WINDOW_UPDATE.
+            conn.increment_flow_control_window(initial_window_size - DEFAULT_INITIAL_WINDOW_SIZE)
+        self._conn = conn
+        self._requests: dict[int, _Request] = {}
+        self._sending: dict[int, _Sending] = {}
+        self._outbound = OutboundBuffer()
+        self._terminated = False
+        self._last_stream_id: int | None = None  # set once we sent a graceful GOAWAY
+        self._extra_output = b""  # bytes made outside h2 (the graceful GOAWAY)
+        self._handlers: dict[type, Callable[[h2.events.Event, list[H2Event]], None]] = {
+            h2.events.RequestReceived: self._request_received,
+            h2.events.DataReceived: self._data_received,
+            h2.events.TrailersReceived: self._trailers_received,
+            h2.events.StreamEnded: self._stream_ended,
+            h2.events.StreamReset: self._stream_reset,
+            h2.events.ConnectionTerminated: self._connection_terminated,
+        }
+
+    # ------------------------------------------------------------------ receive
+
+    def receive(self, data: bytes) -> list[H2Event]:
+        """Feed bytes from the client; return the events the application must handle.
+
+        Never raises for anything the client sends: a protocol violation
+        returns a `ConnectionTerminatedEvent` and queues a GOAWAY. After that
+        event, write `data_to_send()` and close; later calls return [].
+        """
+        if self._terminated:
+            return []
+        if self.recorder is not None:
+            self.recorder.record_bytes("in", data, self)
+        try:
+            h2_events = self._conn.receive_data(data)
+        except ProtocolError as exc:
+            return [self._protocol_error(exc, data)]
+        events: list[H2Event] = []
+        handlers = self._handlers
+        for h2_event in h2_events:
+            handler = handlers.get(type(h2_event))
+            if handler is not None:
+                handler(h2_event, events)
+                if self._terminated:
+                    break
+        if not self._terminated and self._announces_oversized_frame():
+            exc = ProtocolError("frame larger than SETTINGS_MAX_FRAME_SIZE (RFC 9113 §4.2)")
+            exc.error_code = ErrorCodes.FRAME_SIZE_ERROR  # type: ignore[attr-defined]
+            events.append(self._protocol_error(exc, data))
+        if self.recorder is not None:
+            self.recorder.record_windows(self)
+        return events
+
+    def _announces_oversized_frame(self) -> bool:
+        """True if the partial frame h2 is waiting for declares too large a length.
+
+        h2 checks a frame's length only once the whole frame has arrived, so a
+        header announcing 16 MiB would make it wait for 16 MiB of garbage. The
+        9-byte header is enough to know (RFC 9113 §4.2): answer at once.
+        """
+        pending = self._conn.incoming_buffer._data  # h2's unparsed bytes (private, read only)
+        if len(pending) < 9:
+            return False
+        return int.from_bytes(pending[:3], "big") > self._conn.max_inbound_frame_size
+
+    def _request_received(self, event: h2.events.Event, events: list[H2Event]) -> None:
+        assert isinstance(event, h2.events.RequestReceived)
+        stream_id = event.stream_id
+        if self._last_stream_id is not None and stream_id > self._last_stream_id:
+            # Opened after our GOAWAY: refused, so the client may retry it elsewhere (§6.8).
+            self._conn.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
+            return
+        headers: Headers = tuple(event.headers)  # type: ignore[arg-type]
+        self._sending[stream_id] = _Sending.NOT_STARTED
+        self._requests[stream_id] = _Request(headers)
+        declared = _content_length(headers)
+        if declared is not None and declared > self.max_body_size:
+            self._reject_too_large(stream_id)
+
+    def _data_received(self, event: h2.events.Event, events: list[H2Event]) -> None:
+        assert isinstance(event, h2.events.DataReceived)
+        stream_id = event.stream_id
+        # Hand the window back at once, padding included (§6.9.1): the body is
+        # buffered here, and max_body_size bounds how much can pile up.
+        self._conn.acknowledge_received_data(event.flow_controlled_length, stream_id)
+        request = self._requests.get(stream_id)
+        if request is None or not event.data:
+            return  # a stream we already answered with 413: its data is dropped
+        request.chunks.append(event.data)
+        request.size += len(event.data)
+        if request.size > self.max_body_size:
+            self._reject_too_large(stream_id)
+
+    def _trailers_received(self, event: h2.events.Event, events: list[H2Event]) -> None:
+        assert isinstance(event, h2.events.TrailersReceived)
+        request = self._requests.get(event.stream_id)
+        if request is not None:
+            request.trailers = tuple(event.headers)  # type: ignore[arg-type]
+
+    def _stream_ended(self, event: h2.events.Event, events: list[H2Event]) -> None:
+        assert isinstance(event, h2.events.StreamEnded)
+        request = self._requests.pop(event.stream_id, None)
+        if request is None:
+            return
+        body = b"".join(request.chunks)
+        stream = Stream(event.stream_id, request.headers, body, request.trailers)
+        events.append(RequestEvent(stream))
+
+    def _stream_reset(self, event: h2.events.Event, events: list[H2Event]) -> None:
+        assert isinstance(event, h2.events.StreamReset)
+        stream_id = event.stream_id
+        known = stream_id in self._sending or stream_id in self._requests
+        self._requests.pop(stream_id, None)
+        self._sending.pop(stream_id, None)
+        known = self._drop_output(stream_id) or known
+        if known:
+            events.append(StreamResetEvent(stream_id, event.error_code))
+
+    def _connection_terminated(self, event: h2.events.Event, events: list[H2Event]) -> None:
+        assert isinstance(event, h2.events.ConnectionTerminated)
+        self._end_everything()
+        reason = "the client sent GOAWAY"
+        if event.additional_data:
+            reason += f": {event.additional_data!r}"
+        events.append(
+            ConnectionTerminatedEvent(
+                error_code=event.error_code,
+                last_stream_id=event.last_stream_id or 0,
+                reason=reason,
+                by_peer=True,
+            )
+        )
+
+    def _protocol_error(self, exc: ProtocolError, data: bytes) -> ConnectionTerminatedEvent:
+        """The client broke the protocol: queue GOAWAY and report why."""
+        error_code = getattr(exc, "error_code", ErrorCodes.PROTOCOL_ERROR)
+        if self._conn.state_machine.state is not ConnectionState.CLOSED:
+            # h2 queues GOAWAY itself for errors inside frames, but not for a
+            # bad connection preface: do it here.
+            self._conn.close_connection(error_code=error_code)
+        reason = str(exc) or type(exc).__name__
+        if looks_like_http1(data):
+            reason += " (this looks like an HTTP/1.1 request; this server speaks HTTP/2)"
+        self._end_everything()
+        return ConnectionTerminatedEvent(
+            error_code=error_code,
+            last_stream_id=self._conn.highest_inbound_stream_id,
+            reason=reason,
+            by_peer=False,
+        )
+
+    def _end_everything(self) -> None:
+        self._terminated = True
+        self._requests.clear()
+        self._sending.clear()
+        self._outbound.clear()
+
+    def _reject_too_large(self, stream_id: int) -> None:
+        """Answer 413 and ask the client to stop sending (RFC 9113 §8.1)."""
+        self._requests.pop(stream_id, None)
+        body = f"request body larger than {self.max_body_size} bytes\n".encode()
+        headers = [("content-type", "text/plain"), ("content-length", str(len(body)))]
+        self._conn.send_headers(stream_id, [(":status", "413"), *headers])
+        self._sending.pop(stream_id, None)
+        self._outbound.push(stream_id, body, end_stream=True, reset_after_end=ErrorCodes.NO_ERROR)
+
+    # --------------------------------------------------------------------- send
+
+    def send(
+        self,
+        stream_id: int,
+        status: int,
+        headers: HeaderInput = (),
+        body: bytes = b"",
+        *,
+        trailers: HeaderInput | None = None,
+    ) -> None:
+        """Answer a request whole: status, headers, body and optional trailers.
+
+        ``content-length`` is added when the headers lack it. The body leaves
+        as the client's flow-control windows allow; call `data_to_send()`.
+        """
+        header_list = _header_list(headers)
+        if not any(name == "content-length" for name, _ in header_list):
+            header_list.append(("content-length", str(len(body))))
+        if not body and trailers is None:
+            self.send_headers(stream_id, status, header_list, end_stream=True)
+            return
+        self.send_headers(stream_id, status, header_list)
+        if trailers is None:
+            self.send_data(stream_id, body, end_stream=True)
+        else:
+            self.send_data(stream_id, body)
+            self.send_trailers(stream_id, trailers)
+
+    def send_headers(
+        self, stream_id: int, status: int, headers: HeaderInput = (), *, end_stream: bool = False
+    ) -> None:
+        """Start a streamed response: the HEADERS frame with ``:status`` (RFC 9113 §8.3.2)."""
+        if self._sending.get(stream_id) is not _Sending.NOT_STARTED:
+            raise SendError(self._why_not(stream_id, "send response headers on"))
+        header_list = _header_list(headers)
+        for name, _ in header_list:
+            if name.startswith(":"):
+                raise SendError(f"{name!r}: gethy sets the response pseudo-headers itself")
+        header_list.insert(0, (":status", str(status)))
+        try:
+            self._conn.send_headers(stream_id, header_list, end_stream=end_stream)
+        except ProtocolError as exc:
+            raise SendError(
+                f"h2 refused the response headers of stream {stream_id}: {exc}"
+            ) from exc
+        if end_stream:
+            del self._sending[stream_id]
+        else:
+            self._sending[stream_id] = _Sending.HEADERS_SENT
+
+    def send_data(self, stream_id: int, data: bytes, *, end_stream: bool = False) -> None:
+        """Queue a piece of the response body; `end_stream` makes it the last."""
+        self._check_body_allowed(stream_id, "send data on")
+        self._outbound.push(stream_id, data, end_stream=end_stream)
+        if end_stream:
+            del self._sending[stream_id]
+
+    def send_trailers(self, stream_id: int, trailers: HeaderInput) -> None:
+        """End the response with trailing headers (RFC 9113 §8.1), after the body."""
+        self._check_body_allowed(stream_id, "send trailers on")
+        trailer_list = _header_list(trailers)
+        for name, _ in trailer_list:
+            if name.startswith(":"):
+                raise SendError(f"trailers cannot carry pseudo-header {name!r} (RFC 9113 §8.1)")
+        self._outbound.push(stream_id, end_stream=True, trailers=tuple(trailer_list))
+        del self._sending[stream_id]
+
+    def end_stream(self, stream_id: int) -> None:
+        """End a streamed response with no more data (END_STREAM)."""
+        self.send_data(stream_id, b"", end_stream=True)
+
+    def _check_body_allowed(self, stream_id: int, action: str) -> None:
+        if self._sending.get(stream_id) is not _Sending.HEADERS_SENT:
+            raise SendError(self._why_not(stream_id, action))
+
+    def _why_not(self, stream_id: int, action: str) -> str:
+        state = self._sending.get(stream_id)
+        if state is _Sending.NOT_STARTED:
+            return f"cannot {action} stream {stream_id}: send its response headers first"
+        if state is _Sending.HEADERS_SENT:
+            return f"cannot {action} stream {stream_id}: its response headers were already sent"
+        if self._terminated:
+            return f"cannot {action} stream {stream_id}: the connection is terminated"
+        return (
+            f"cannot {action} stream {stream_id}: it is not open for a response "
+            "(never opened by the client, reset by the client, or its response already ended)"
+        )
+
+    def reset_stream(self, stream_id: int, error_code: ErrorCodes = ErrorCodes.CANCEL) -> None:
+        """Abandon a stream with RST_STREAM (RFC 9113 §6.4): its unsent output is dropped."""
+        if self._terminated:
+            return
+        self._requests.pop(stream_id, None)
+        self._sending.pop(stream_id, None)
+        self._drop_output(stream_id)
+        try:
+            self._conn.reset_stream(stream_id, error_code)
+        except ProtocolError as exc:
+            raise SendError(f"cannot reset stream {stream_id}: {exc}") from exc
+
+    def _drop_output(self, stream_id: int) -> bool:
+        queued = stream_id in self._outbound
+        self._outbound.drop(stream_id)
+        return queued
+
+    def close(self, error_code: ErrorCodes = ErrorCodes.NO_ERROR) -> None:
+        """Begin shutting the connection down with GOAWAY (RFC 9113 §6.8).
+
+        With NO_ERROR this is graceful: streams already opened are answered as
+        usual, newer ones are refused; wait until `active_streams` is 0, then
+        close the transport. Any other code ends the connection at once.
+        """
+        if self._terminated:
+            return
+        if error_code != ErrorCodes.NO_ERROR:
+            self._conn.close_connection(error_code=error_code)
+            self._end_everything()
+            return
+        if self._last_stream_id is not None:
+            return
+        # h2's close_connection() would stop every stream at once, so the
+        # graceful GOAWAY is built here and sent after h2's own bytes.
+        self._last_stream_id = self._conn.highest_inbound_stream_id
+        goaway = GoAwayFrame(0)
+        goaway.last_stream_id = self._last_stream_id
+        goaway.error_code = ErrorCodes.NO_ERROR
+        # Whatever h2 queued before goes first, then the GOAWAY, then anything later.
+        self._extra_output += self._conn.data_to_send() + goaway.serialize()
+
+    # ------------------------------------------------------------------- output
+
+    def data_to_send(self) -> bytes:
+        """The bytes to write now: everything queued since the last call.
+
+        Response data leaves the outbound buffer here, as far as the windows
+        allow; the rest stays buffered until a later `receive` opens them.
+        """
+        if not self._terminated and self._outbound:
+            self._outbound.flush(self._conn)
+        data = self._conn.data_to_send()
+        if self._extra_output:
+            data = self._extra_output + data
+            self._extra_output = b""
+        if self.recorder is not None:
+            self.recorder.record_bytes("out", data, self)
+            self.recorder.record_windows(self)
+        return data
+
+    # --------------------------------------------------------- what you can see
+
+    @property
+    def h2_connection(self) -> H2Connection:
+        """The underlying h2 connection, for looking inside (not for sending)."""
+        return self._conn
+
+    @property
+    def terminated(self) -> bool:
+        """True once GOAWAY was received, or sent for a protocol error."""
+        return self._terminated
+
+    @property
+    def closing(self) -> bool:
+        """True once `close()` sent a graceful GOAWAY."""
+        return self._last_stream_id is not None
+
+    @property
+    def active_streams(self) -> int:
+        """Streams whose request is still arriving or whose response is unfinished."""
+        return len(self._sending.keys() | self._requests.keys() | self._outbound.stream_ids())
+
+    def buffered(self, stream_id: int | None = None) -> int:
+        """Response bytes waiting for window, on one stream or on all of them."""
+        if stream_id is None:
+            return self._outbound.total()
+        return self._outbound.pending(stream_id)
+
+    def send_window(self, stream_id: int = 0) -> int:
+        """How many DATA bytes we may still send: on the connection (0) or one stream.
+
+        Can be negative after the client lowers SETTINGS_INITIAL_WINDOW_SIZE
+        (RFC 9113 §6.9.2). Raises KeyError for a stream h2 no longer tracks.
+        """
+        if stream_id == 0:
+            return self._conn.outbound_flow_control_window
+        return self._conn.streams[stream_id].outbound_flow_control_window
+
+    def receive_window(self, stream_id: int = 0) -> int:
+        """How many DATA bytes the client may still send us, on the connection (0) or a stream."""
+        if stream_id == 0:
+            return self._conn.inbound_flow_control_window
+        return self._conn.streams[stream_id].inbound_flow_control_window
+
+    def windows(self) -> dict[tuple[str, int], int]:
+        """Every current window: ``{("send" | "receive", stream_id): size}``, 0 = connection."""
+        conn = self._conn
+        result = {
+            ("send", 0): conn.outbound_flow_control_window,
+            ("receive", 0): conn.inbound_flow_control_window,
+        }
+        for stream_id, stream in conn.streams.items():
+            if not stream.closed:
+                result["send", stream_id] = stream.outbound_flow_control_window
+                result["receive", stream_id] = stream.inbound_flow_control_window
+        return result
+
+
+_FIELD_NAME = re.compile(r":?[!#$%&'*+\-.^_`|~0-9a-z]+")  # a token, lower case (RFC 9113 §8.2)
+# Connection-specific fields have no meaning in HTTP/2 and make a message malformed (§8.2.2).
+_CONNECTION_SPECIFIC = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
+)
+_FIELD_VALUE_FORBIDDEN = re.compile(r"[\r\n\x00]")
+
+
+def _header_list(headers: HeaderInput) -> list[tuple[str, str]]:
+    """Application headers as HTTP/2 wants them: lower-case names, valid characters.
+
+    Names are lower-cased (RFC 9113 §8.2.1); a name that is not a token, or a
+    value with CR, LF or NUL, is the application's mistake: SendError.
+    """
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    result = []
+    for name, value in items:
+        name, value = str(name).lower(), str(value)
+        if not _FIELD_NAME.fullmatch(name):
+            raise SendError(f"invalid header name {name!r} (RFC 9113 §8.2.1)")
+        if name in _CONNECTION_SPECIFIC:
+            raise SendError(
+                f"{name!r} is a connection-specific header, not allowed in HTTP/2 (§8.2.2)"
+            )
+        if _FIELD_VALUE_FORBIDDEN.search(value):
+            raise SendError(f"invalid header value for {name!r}: CR, LF and NUL are not allowed")
+        result.append((name, value))
+    return result
+
+
+def _content_length(headers: Headers) -> int | None:
+    for name, value in headers:
+        if name == "content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
