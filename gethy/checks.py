@@ -47,7 +47,7 @@ class Check:
     name: str
     part: str  # "receive", "send" or "errors"
     description: str
-    run: Callable[[Factory], None]
+    run: Callable[..., None]  # run(factory) for protocol checks
 
 
 CHECKS: list[Check] = []
@@ -427,19 +427,29 @@ class CheckReport:
 
 
 def run_checks(
-    factory: Factory, parts: Iterable[str] | None = None, names: Iterable[str] | None = None
+    factory: Factory | None = None,
+    parts: Iterable[str] | None = None,
+    names: Iterable[str] | None = None,
+    *,
+    checks: Iterable[Check] | None = None,
 ) -> CheckReport:
-    """Run the checks of the given parts (or names) against `factory`; never raises."""
+    """Run checks and report PASS or why not; never raises.
+
+    By default: gethy's protocol checks of the given parts (or names), each
+    called with `factory`. Pass your own `checks` to report on anything else,
+    for example checks of plain functions: then each `run` is called with no
+    argument when `factory` is None.
+    """
     parts = set(parts) if parts is not None else None
     names = set(names) if names is not None else None
     results = []
-    for item in CHECKS:
+    for item in CHECKS if checks is None else checks:
         if (parts is not None and item.part not in parts) or (
             names is not None and item.name not in names
         ):
             continue
         try:
-            item.run(factory)
+            item.run() if factory is None else item.run(factory)
         except Exception as exc:  # a failing learner class may raise anything
             where = traceback.extract_tb(exc.__traceback__)[-1]
             message = f"{type(exc).__name__}: {exc} (line {where.lineno} of {where.name})"
