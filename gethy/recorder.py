@@ -143,8 +143,12 @@ def plot_windows(
         streams = sorted({r.stream_id for r in recorder.windows if r.window == window})
     for stream_id in streams:
         steps, sizes = recorder.series(window, stream_id)
-        label = "connection" if stream_id == 0 else f"stream {stream_id}"
-        ax.step(steps, sizes, where="post", label=label)
+        if stream_id == 0:
+            # Wide and pale, so a stream's line drawn over it stays visible:
+            # with one stream the two often coincide.
+            ax.step(steps, sizes, where="post", label="connection", linewidth=5, alpha=0.35)
+        else:
+            ax.step(steps, sizes, where="post", label=f"stream {stream_id}")
     ax.axhline(0, color="grey", linewidth=0.8)
     what = "send (server → client)" if window == "send" else "receive (client → server)"
     ax.set_title(title or f"{what} flow-control windows")
