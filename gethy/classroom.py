@@ -59,15 +59,29 @@ def _source(cell: dict) -> str:
 
 
 def student_notebook(notebook: dict) -> dict:
-    """A copy of a notebook (as JSON) with solutions replaced and outputs cleared."""
+    """A copy of a notebook (as JSON) with solutions replaced and outputs cleared.
+
+    Each exercise's solution cell and the check cell after it are tagged
+    ``raises-exception``: until solved they fail, and with that tag JupyterLab's
+    "Run All" carries on past them instead of stopping at the first exercise.
+    """
     result = copy.deepcopy(notebook)
+    check_next = False
     for cell in result["cells"]:
         if cell["cell_type"] != "code":
             continue
-        cell["source"] = strip_solutions(_source(cell))
+        original = _source(cell)
+        cell["source"] = strip_solutions(original)
         cell["outputs"] = []
         cell["execution_count"] = None
-        cell.get("metadata", {}).pop("execution", None)
+        metadata = cell.setdefault("metadata", {})
+        metadata.pop("execution", None)
+        is_solution = cell["source"] != original
+        if is_solution or check_next:
+            tags = metadata.setdefault("tags", [])
+            if "raises-exception" not in tags:
+                tags.append("raises-exception")
+        check_next = is_solution
     return result
 
 

@@ -61,10 +61,22 @@ def test_student_notebook_clears_outputs_and_keeps_markdown():
         "nbformat": 4,
         "nbformat_minor": 5,
     }
+    notebook["cells"].append(
+        {"cell_type": "code", "execution_count": 4, "metadata": {}, "outputs": [], "source": "1"}
+    )
+    notebook["cells"].append(
+        {"cell_type": "code", "execution_count": 5, "metadata": {}, "outputs": [], "source": "2"}
+    )
     copy = student_notebook(notebook)
     code = copy["cells"][1]
     assert code["outputs"] == [] and code["execution_count"] is None
-    assert code["metadata"] == {} and PLACEHOLDER in code["source"]
+    assert PLACEHOLDER in code["source"]
+    # Run All goes on past the unsolved exercise and its check, and only those.
+    assert [c["metadata"].get("tags") for c in copy["cells"][1:]] == [
+        ["raises-exception"],
+        ["raises-exception"],
+        None,
+    ]
     assert copy["cells"][0] == notebook["cells"][0]
     assert notebook["cells"][1]["outputs"], "the original is left untouched"
 
