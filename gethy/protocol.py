@@ -48,6 +48,7 @@ from gethy.events import (
 )
 from gethy.outbound import OutboundBuffer
 from gethy.stream import Headers, Stream
+from gethy.strict_h2 import StrictH2Connection
 
 if TYPE_CHECKING:
     from gethy.recorder import Recorder
@@ -118,7 +119,14 @@ class HTTP2Protocol:
     ) -> None:
         self.max_body_size = max_body_size
         self.recorder = recorder
-        conn = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
+        config = H2Configuration(
+            client_side=False,
+            header_encoding="utf-8",
+            # `_header_list` already validates and lower-cases response headers.
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+        )
+        conn = StrictH2Connection(config)
         conn.local_settings = Settings(
             client=False,
             initial_values={
@@ -174,25 +182,9 @@ class HTTP2Protocol:
                 handler(h2_event, events)
                 if self._terminated:
                     break
-        if not self._terminated and self._announces_oversized_frame():
-            exc = ProtocolError("frame larger than SETTINGS_MAX_FRAME_SIZE (RFC 9113 §4.2)")
-            exc.error_code = ErrorCodes.FRAME_SIZE_ERROR  # type: ignore[attr-defined]
-            events.append(self._protocol_error(exc, data))
         if self.recorder is not None:
             self.recorder.record_windows(self)
         return events
-
-    def _announces_oversized_frame(self) -> bool:
-        """True if the partial frame h2 is waiting for declares too large a length.
-
-        h2 checks a frame's length only once the whole frame has arrived, so a
-        header announcing 16 MiB would make it wait for 16 MiB of garbage. The
-        9-byte header is enough to know (RFC 9113 §4.2): answer at once.
-        """
-        pending = self._conn.incoming_buffer._data  # h2's unparsed bytes (private, read only)
-        if len(pending) < 9:
-            return False
-        return int.from_bytes(pending[:3], "big") > self._conn.max_inbound_frame_size
 
     def _request_received(self, event: h2.events.Event, events: list[H2Event]) -> None:
         assert isinstance(event, h2.events.RequestReceived)
@@ -308,16 +300,19 @@ class HTTP2Protocol:
     ) -> None:
         """Answer a request whole: status, headers, body and optional trailers.
 
-        ``content-length`` is added when the headers lack it. The body leaves
-        as the client's flow-control windows allow; call `data_to_send()`.
+        ``content-length`` is added when the headers lack it (not on 1xx, 204,
+        304). The body leaves as the client's flow-control windows allow; call
+        `data_to_send()`.
         """
         header_list = _header_list(headers)
-        if not any(name == "content-length" for name, _ in header_list):
+        # RFC 9110 §8.6: no content-length on 1xx, 204 and (unless the app says so) 304.
+        may_have_length = status >= 200 and status not in (204, 304)
+        if may_have_length and not any(name == "content-length" for name, _ in header_list):
             header_list.append(("content-length", str(len(body))))
         if not body and trailers is None:
-            self.send_headers(stream_id, status, header_list, end_stream=True)
+            self._send_headers(stream_id, status, header_list, end_stream=True)
             return
-        self.send_headers(stream_id, status, header_list)
+        self._send_headers(stream_id, status, header_list, end_stream=False)
         if trailers is None:
             self.send_data(stream_id, body, end_stream=True)
         else:
@@ -328,15 +323,17 @@ class HTTP2Protocol:
         self, stream_id: int, status: int, headers: HeaderInput = (), *, end_stream: bool = False
     ) -> None:
         """Start a streamed response: the HEADERS frame with ``:status`` (RFC 9113 §8.3.2)."""
+        self._send_headers(stream_id, status, _header_list(headers), end_stream=end_stream)
+
+    def _send_headers(
+        self, stream_id: int, status: int, header_list: list[tuple[str, str]], end_stream: bool
+    ) -> None:
         if self._sending.get(stream_id) is not _Sending.NOT_STARTED:
             raise SendError(self._why_not(stream_id, "send response headers on"))
-        header_list = _header_list(headers)
-        for name, _ in header_list:
-            if name.startswith(":"):
-                raise SendError(f"{name!r}: gethy sets the response pseudo-headers itself")
-        header_list.insert(0, (":status", str(status)))
         try:
-            self._conn.send_headers(stream_id, header_list, end_stream=end_stream)
+            self._conn.send_headers(
+                stream_id, [(":status", str(status)), *header_list], end_stream=end_stream
+            )
         except ProtocolError as exc:
             raise SendError(
                 f"h2 refused the response headers of stream {stream_id}: {exc}"
@@ -357,9 +354,6 @@ class HTTP2Protocol:
         """End the response with trailing headers (RFC 9113 §8.1), after the body."""
         self._check_body_allowed(stream_id, "send trailers on")
         trailer_list = _header_list(trailers)
-        for name, _ in trailer_list:
-            if name.startswith(":"):
-                raise SendError(f"trailers cannot carry pseudo-header {name!r} (RFC 9113 §8.1)")
         self._outbound.push(stream_id, end_stream=True, trailers=tuple(trailer_list))
         del self._sending[stream_id]
 
@@ -502,24 +496,30 @@ class HTTP2Protocol:
         return result
 
 
-_FIELD_NAME = re.compile(r":?[!#$%&'*+\-.^_`|~0-9a-z]+")  # a token, lower case (RFC 9113 §8.2)
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")  # a token, lower case (RFC 9113 §8.2)
 # Connection-specific fields have no meaning in HTTP/2 and make a message malformed (§8.2.2).
 _CONNECTION_SPECIFIC = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
 )
-_FIELD_VALUE_FORBIDDEN = re.compile(r"[\r\n\x00]")
+# No CR, LF or NUL anywhere, no space or tab at either end (RFC 9113 §8.2.1).
+_FIELD_VALUE_FORBIDDEN = re.compile(r"[\r\n\x00]|^[ \t]|[ \t]$")
 
 
 def _header_list(headers: HeaderInput) -> list[tuple[str, str]]:
-    """Application headers as HTTP/2 wants them: lower-case names, valid characters.
+    """Application headers or trailers as HTTP/2 wants them, checked once.
 
-    Names are lower-cased (RFC 9113 §8.2.1); a name that is not a token, or a
-    value with CR, LF or NUL, is the application's mistake: SendError.
+    Names are lower-cased (RFC 9113 §8.2.1). A name that is not a token, a
+    pseudo-header (gethy sets ``:status`` itself, and trailers never carry
+    one, §8.1), a connection-specific field (§8.2.2), or a value with CR, LF,
+    NUL or surrounding white space is the application's mistake: SendError.
+    h2's own outbound checks are switched off because these replace them.
     """
     items = headers.items() if isinstance(headers, Mapping) else headers
     result = []
     for name, value in items:
         name, value = str(name).lower(), str(value)
+        if name.startswith(":"):
+            raise SendError(f"{name!r}: gethy sets the response pseudo-headers itself (§8.3.2)")
         if not _FIELD_NAME.fullmatch(name):
             raise SendError(f"invalid header name {name!r} (RFC 9113 §8.2.1)")
         if name in _CONNECTION_SPECIFIC:
@@ -527,7 +527,9 @@ def _header_list(headers: HeaderInput) -> list[tuple[str, str]]:
                 f"{name!r} is a connection-specific header, not allowed in HTTP/2 (§8.2.2)"
             )
         if _FIELD_VALUE_FORBIDDEN.search(value):
-            raise SendError(f"invalid header value for {name!r}: CR, LF and NUL are not allowed")
+            raise SendError(
+                f"invalid header value for {name!r}: no CR, LF or NUL, no space at either end"
+            )
         result.append((name, value))
     return result
 

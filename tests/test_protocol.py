@@ -219,6 +219,15 @@ def test_send_adds_content_length_unless_given():
     assert [k for k, _ in pair.responses[sid].headers].count("content-length") == 1
 
 
+@pytest.mark.parametrize("status", [204, 304])
+def test_no_content_length_where_rfc_9110_forbids_it(status):
+    pair = InMemoryPair(app=lambda s: (status, [], b""))
+    sid = pair.request()
+    pair.run()
+    assert pair.responses[sid].status == status
+    assert pair.responses[sid].header("content-length") is None
+
+
 @pytest.mark.parametrize(
     "misuse, message",
     [
@@ -231,6 +240,7 @@ def test_send_adds_content_length_unless_given():
         (lambda p, s: p.send_headers(s, 200, [("connection", "close")]), "connection-specific"),
         (lambda p, s: p.send_headers(s, 200, [(":path", "/")]), "pseudo-headers itself"),
         (lambda p, s: p.send(s, 200, [("x", "a\r\nb")]), "invalid header value"),
+        (lambda p, s: p.send(s, 200, [("x", " padded")]), "invalid header value"),
     ],
 )
 def test_application_misuse_is_a_send_error_not_a_broken_connection(misuse, message):

@@ -1,0 +1,88 @@
+"""Where h2 answers a misbehaving client differently from RFC 9113, and the fix.
+
+h2 does almost everything right, but a conformance suite (h2spec, and
+tests/test_conformance.py here) finds four answers to bad input that RFC 9113
+words otherwise. `StrictH2Connection` is h2's `H2Connection` with those four
+answers changed; `HTTP2Protocol` uses it. Each fix leans on a piece of h2 that
+is not public API, so each one is small and has a test that fails without it.
+
+1. A frame whose 9-byte header already shows a wrong length gets an answer at
+   once (RFC 9113 §4.2, §6.5, §6.7, §6.9): h2 waits for the whole payload
+   first, so a header announcing 16 MiB, or a 9-byte SETTINGS, would leave the
+   client waiting for an answer that never comes.
+2. A SETTINGS ACK with a payload is a FRAME_SIZE_ERROR (§6.5); h2 says
+   PROTOCOL_ERROR.
+3. An HPACK decoding failure is a COMPRESSION_ERROR (§4.3); h2 says
+   PROTOCOL_ERROR.
+4. DATA on a stream both sides have ended is a connection error of type
+   STREAM_CLOSED (§5.1, "closed"); h2 only resets the stream.
+"""
+
+from __future__ import annotations
+
+from h2.config import H2Configuration
+from h2.connection import H2Connection
+from h2.errors import ErrorCodes
+from h2.exceptions import (
+    FrameDataMissingError,
+    FrameTooLargeError,
+    ProtocolError,
+    StreamClosedError,
+)
+from h2.frame_buffer import FrameBuffer
+from hpack import Decoder
+from hpack.exceptions import HPACKError, OversizedHeaderListError
+
+SETTINGS = 0x4
+# Frame types whose payload has one fixed length: PRIORITY (§6.3),
+# RST_STREAM (§6.4), PING (§6.7), WINDOW_UPDATE (§6.9).
+FIXED_LENGTHS = {0x2: 5, 0x3: 4, 0x6: 8, 0x8: 4}
+
+
+class HeaderCheckedFrameBuffer(FrameBuffer):
+    """h2's frame buffer, judging a frame's length from its header alone (fixes 1, 2)."""
+
+    def __next__(self):  # type: ignore[no-untyped-def]
+        data = self._data
+        if len(data) >= 9:
+            length, kind = int.from_bytes(data[:3], "big"), data[3]
+            if length > self.max_frame_size:
+                raise FrameTooLargeError(
+                    f"frame of {length} bytes, SETTINGS_MAX_FRAME_SIZE is {self.max_frame_size}"
+                )
+            wrong = (kind in FIXED_LENGTHS and length != FIXED_LENGTHS[kind]) or (
+                kind == SETTINGS and (length % 6 or (data[4] & 0x1 and length))
+            )
+            if wrong:
+                raise FrameDataMissingError(f"frame type {kind:#x} with length {length}")
+        return super().__next__()
+
+
+class CompressionErrorDecoder(Decoder):
+    """An HPACK decoder whose failures are COMPRESSION_ERRORs (fix 3)."""
+
+    def decode(self, data: bytes, raw: bool = False):  # type: ignore[no-untyped-def]
+        try:
+            return super().decode(data, raw=raw)
+        except OversizedHeaderListError:
+            raise  # h2 answers this one with ENHANCE_YOUR_CALM, as it should
+        except HPACKError as exc:
+            error = ProtocolError(f"HPACK decoding error: {exc}")
+            error.error_code = ErrorCodes.COMPRESSION_ERROR  # type: ignore[attr-defined]
+            raise error from exc
+
+
+class StrictH2Connection(H2Connection):
+    """h2's `H2Connection` with the four answers above brought in line with RFC 9113."""
+
+    def __init__(self, config: H2Configuration) -> None:
+        super().__init__(config)
+        self.incoming_buffer = HeaderCheckedFrameBuffer(server=not config.client_side)
+        self.decoder = CompressionErrorDecoder()
+        self.decoder.max_header_list_size = self.DEFAULT_MAX_HEADER_LIST_SIZE
+
+    def _handle_data_on_closed_stream(self, events, exc, frame):  # type: ignore[no-untyped-def]
+        # Fix 4: closed by END_STREAM on both sides is a connection error.
+        if self._stream_is_closed_by_end(exc.stream_id):
+            raise StreamClosedError(exc.stream_id)
+        return super()._handle_data_on_closed_stream(events, exc, frame)
