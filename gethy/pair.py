@@ -136,24 +136,29 @@ class InMemoryPair:
         return acked
 
     def _send_client_bodies(self) -> None:
-        for stream_id in list(self._bodies):
-            chunks = self._bodies[stream_id]
-            while chunks:
-                window = self.client.local_flow_control_window(stream_id)
-                n = min(window, self.client.max_outbound_frame_size, len(chunks[0]))
-                if n <= 0:
-                    break
-                chunk = chunks.popleft()
-                if n < len(chunk):
-                    chunks.appendleft(chunk[n:])
-                self.client.send_data(stream_id, chunk[:n])
-            if not chunks:
-                end = self._end_after_body.pop(stream_id)
-                del self._bodies[stream_id]
-                if end is True:
-                    self.client.end_stream(stream_id)
-                else:
-                    self.client.send_headers(stream_id, list(end), end_stream=True)
+        """Send request bodies as windows allow, a frame per stream in turn, as real clients do."""
+        progress = True
+        while progress and self._bodies:
+            progress = False
+            for stream_id in list(self._bodies):
+                chunks = self._bodies[stream_id]
+                if chunks:
+                    window = self.client.local_flow_control_window(stream_id)
+                    n = min(window, self.client.max_outbound_frame_size, len(chunks[0]))
+                    if n <= 0:
+                        continue
+                    chunk = chunks.popleft()
+                    if n < len(chunk):
+                        chunks.appendleft(chunk[n:])
+                    self.client.send_data(stream_id, chunk[:n])
+                    progress = True
+                if not chunks:
+                    end = self._end_after_body.pop(stream_id)
+                    del self._bodies[stream_id]
+                    if end is True:
+                        self.client.end_stream(stream_id)
+                    else:
+                        self.client.send_headers(stream_id, list(end), end_stream=True)
 
     def _client_received(self, events: list[h2.events.Event]) -> None:
         for event in events:

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from gethy.recorder import Recorder
 
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
+DEFAULT_MAX_REQUEST_BUFFER = 64 * 1024 * 1024
 DEFAULT_MAX_CONCURRENT_STREAMS = 100
 DEFAULT_MAX_HEADER_LIST_SIZE = 64 * 1024
 DEFAULT_INITIAL_WINDOW_SIZE = 65_535  # RFC 9113 §6.9.2
@@ -98,6 +99,11 @@ class HTTP2Protocol:
       the bytes that arrive) is answered with ``413 Content Too Large`` and the
       stream is then reset with NO_ERROR (RFC 9113 §8.1), asking the client to
       stop sending; the application never sees that request.
+    * ``max_request_buffer``: request-body bytes buffered on the connection at
+      once, all streams together. Acknowledging DATA at once keeps uploads
+      moving, so without this bound a client could make one connection hold
+      ``max_body_size`` times ``max_concurrent_streams`` bytes. The stream whose
+      DATA goes over it gets ``503 Service Unavailable`` and a reset, like 413.
     * ``max_concurrent_streams``: advertised in SETTINGS (RFC 9113 §6.5.2). A
       client that opens more streams at once breaks the protocol; h2 answers
       with GOAWAY, which RFC 9113 §5.4.1 allows.
@@ -112,12 +118,14 @@ class HTTP2Protocol:
         self,
         *,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        max_request_buffer: int = DEFAULT_MAX_REQUEST_BUFFER,
         max_concurrent_streams: int = DEFAULT_MAX_CONCURRENT_STREAMS,
         max_header_list_size: int = DEFAULT_MAX_HEADER_LIST_SIZE,
         initial_window_size: int = DEFAULT_INITIAL_WINDOW_SIZE,
         recorder: Recorder | None = None,
     ) -> None:
         self.max_body_size = max_body_size
+        self.max_request_buffer = max_request_buffer
         self.recorder = recorder
         config = H2Configuration(
             client_side=False,
@@ -143,6 +151,7 @@ class HTTP2Protocol:
             conn.increment_flow_control_window(initial_window_size - DEFAULT_INITIAL_WINDOW_SIZE)
         self._conn = conn
         self._requests: dict[int, _Request] = {}
+        self._request_bytes = 0  # body bytes in self._requests, all streams together
         self._sending: dict[int, _Sending] = {}
         self._outbound = OutboundBuffer()
         self._terminated = False
@@ -198,21 +207,24 @@ class HTTP2Protocol:
         self._requests[stream_id] = _Request(headers)
         declared = _content_length(headers)
         if declared is not None and declared > self.max_body_size:
-            self._reject_too_large(stream_id)
+            self._reject(stream_id, 413, f"request body larger than {self.max_body_size} bytes")
 
     def _data_received(self, event: h2.events.Event, events: list[H2Event]) -> None:
         assert isinstance(event, h2.events.DataReceived)
         stream_id = event.stream_id
         # Hand the window back at once, padding included (§6.9.1): the body is
-        # buffered here, and max_body_size bounds how much can pile up.
+        # buffered here, and the two limits bound how much can pile up.
         self._conn.acknowledge_received_data(event.flow_controlled_length, stream_id)
         request = self._requests.get(stream_id)
         if request is None or not event.data:
-            return  # a stream we already answered with 413: its data is dropped
+            return  # a stream we already answered with 413 or 503: its data is dropped
         request.chunks.append(event.data)
         request.size += len(event.data)
+        self._request_bytes += len(event.data)
         if request.size > self.max_body_size:
-            self._reject_too_large(stream_id)
+            self._reject(stream_id, 413, f"request body larger than {self.max_body_size} bytes")
+        elif self._request_bytes > self.max_request_buffer:
+            self._reject(stream_id, 503, "too many request bytes buffered here; try again later")
 
     def _trailers_received(self, event: h2.events.Event, events: list[H2Event]) -> None:
         assert isinstance(event, h2.events.TrailersReceived)
@@ -222,7 +234,7 @@ class HTTP2Protocol:
 
     def _stream_ended(self, event: h2.events.Event, events: list[H2Event]) -> None:
         assert isinstance(event, h2.events.StreamEnded)
-        request = self._requests.pop(event.stream_id, None)
+        request = self._forget_request(event.stream_id)
         if request is None:
             return
         body = b"".join(request.chunks)
@@ -233,7 +245,7 @@ class HTTP2Protocol:
         assert isinstance(event, h2.events.StreamReset)
         stream_id = event.stream_id
         known = stream_id in self._sending or stream_id in self._requests
-        self._requests.pop(stream_id, None)
+        self._forget_request(stream_id)
         self._sending.pop(stream_id, None)
         known = self._drop_output(stream_id) or known
         if known:
@@ -275,15 +287,22 @@ class HTTP2Protocol:
     def _end_everything(self) -> None:
         self._terminated = True
         self._requests.clear()
+        self._request_bytes = 0
         self._sending.clear()
         self._outbound.clear()
 
-    def _reject_too_large(self, stream_id: int) -> None:
-        """Answer 413 and ask the client to stop sending (RFC 9113 §8.1)."""
-        self._requests.pop(stream_id, None)
-        body = f"request body larger than {self.max_body_size} bytes\n".encode()
+    def _forget_request(self, stream_id: int) -> _Request | None:
+        request = self._requests.pop(stream_id, None)
+        if request is not None:
+            self._request_bytes -= request.size
+        return request
+
+    def _reject(self, stream_id: int, status: int, why: str) -> None:
+        """Answer before the body is in, and ask the client to stop sending (RFC 9113 §8.1)."""
+        self._forget_request(stream_id)
+        body = f"{why}\n".encode()
         headers = [("content-type", "text/plain"), ("content-length", str(len(body)))]
-        self._conn.send_headers(stream_id, [(":status", "413"), *headers])
+        self._conn.send_headers(stream_id, [(":status", str(status)), *headers])
         self._sending.pop(stream_id, None)
         self._outbound.push(stream_id, body, end_stream=True, reset_after_end=ErrorCodes.NO_ERROR)
 
@@ -382,7 +401,7 @@ class HTTP2Protocol:
         """Abandon a stream with RST_STREAM (RFC 9113 §6.4): its unsent output is dropped."""
         if self._terminated:
             return
-        self._requests.pop(stream_id, None)
+        self._forget_request(stream_id)
         self._sending.pop(stream_id, None)
         self._drop_output(stream_id)
         try:

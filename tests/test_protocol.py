@@ -157,6 +157,25 @@ def test_body_limit_by_content_length_answers_before_the_body():
     assert reset.error_code == ErrorCodes.NO_ERROR
 
 
+def test_connection_wide_request_buffer_is_bounded():
+    # Five uploads of 30,000 bytes at once; at most 50,000 bytes may wait on the connection.
+    protocol = HTTP2Protocol(max_request_buffer=50_000)
+    pair = InMemoryPair(protocol)
+    streams = [pair.request("POST", "/", body=pattern(30_000, i)) for i in range(5)]
+    for _ in range(50):
+        pair.step()
+        assert protocol._request_bytes <= 50_000 + 16_384, "at most one frame over the bound"
+    statuses = {pair.responses[s].status for s in streams}
+    completed = [e.stream.body for e in pair.server_events if isinstance(e, RequestEvent)]
+    assert 503 in statuses, statuses
+    assert completed and all(b in [pattern(30_000, i) for i in range(5)] for b in completed)
+    assert protocol._request_bytes == 0
+    pair.app = lambda s: (200, [], b"ok")  # the connection still serves
+    later = pair.request("POST", "/", body=pattern(30_000))
+    pair.run()
+    assert bytes(pair.responses[later].body) == b"ok"
+
+
 def test_body_exactly_at_the_limit_is_accepted():
     pair = InMemoryPair(HTTP2Protocol(max_body_size=1000))
     pair.request("POST", "/", body=b"x" * 1000)
