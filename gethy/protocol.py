@@ -25,6 +25,7 @@ b""). Everything produced in between is coalesced into that one write.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -332,6 +333,17 @@ class HTTP2Protocol:
             self._send_headers(stream_id, status, header_list, end_stream=True)
             return
         self._send_headers(stream_id, status, header_list, end_stream=False)
+        conn = self._conn
+        if (
+            trailers is None
+            and stream_id not in self._outbound
+            and len(body) <= conn.max_outbound_frame_size
+            and len(body) <= conn.local_flow_control_window(stream_id)
+        ):
+            # The common small response: one DATA frame fits now; skip the queue.
+            conn.send_data(stream_id, body, end_stream=True)
+            del self._sending[stream_id]
+            return
         if trailers is None:
             self.send_data(stream_id, body, end_stream=True)
         else:
@@ -527,30 +539,34 @@ _FIELD_VALUE_FORBIDDEN = re.compile(r"[\r\n\x00]|^[ \t]|[ \t]$")
 def _header_list(headers: HeaderInput) -> list[tuple[str, str]]:
     """Application headers or trailers as HTTP/2 wants them, checked once.
 
+    h2's own outbound checks are switched off because `_checked_field`
+    replaces them.
+    """
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return [_checked_field(str(name), str(value)) for name, value in items]
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_field(name: str, value: str) -> tuple[str, str]:
+    """One field, lower-cased and checked (cached: responses repeat their fields).
+
     Names are lower-cased (RFC 9113 §8.2.1). A name that is not a token, a
     pseudo-header (gethy sets ``:status`` itself, and trailers never carry
     one, §8.1), a connection-specific field (§8.2.2), or a value with CR, LF,
     NUL or surrounding white space is the application's mistake: SendError.
-    h2's own outbound checks are switched off because these replace them.
     """
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    result = []
-    for name, value in items:
-        name, value = str(name).lower(), str(value)
-        if name.startswith(":"):
-            raise SendError(f"{name!r}: gethy sets the response pseudo-headers itself (§8.3.2)")
-        if not _FIELD_NAME.fullmatch(name):
-            raise SendError(f"invalid header name {name!r} (RFC 9113 §8.2.1)")
-        if name in _CONNECTION_SPECIFIC:
-            raise SendError(
-                f"{name!r} is a connection-specific header, not allowed in HTTP/2 (§8.2.2)"
-            )
-        if _FIELD_VALUE_FORBIDDEN.search(value):
-            raise SendError(
-                f"invalid header value for {name!r}: no CR, LF or NUL, no space at either end"
-            )
-        result.append((name, value))
-    return result
+    name = name.lower()
+    if name.startswith(":"):
+        raise SendError(f"{name!r}: gethy sets the response pseudo-headers itself (§8.3.2)")
+    if not _FIELD_NAME.fullmatch(name):
+        raise SendError(f"invalid header name {name!r} (RFC 9113 §8.2.1)")
+    if name in _CONNECTION_SPECIFIC:
+        raise SendError(f"{name!r} is a connection-specific header, not allowed in HTTP/2 (§8.2.2)")
+    if _FIELD_VALUE_FORBIDDEN.search(value):
+        raise SendError(
+            f"invalid header value for {name!r}: no CR, LF or NUL, no space at either end"
+        )
+    return name, value
 
 
 def _content_length(headers: Headers) -> int | None:
