@@ -123,27 +123,32 @@ class OutboundBuffer:
             progress = False
             for stream_id in list(streams):
                 pending = streams[stream_id]
-                if pending.size:
-                    if conn.outbound_flow_control_window <= 0:
-                        return finished
-                    n = min(
-                        conn.local_flow_control_window(stream_id),
-                        conn.max_outbound_frame_size,
-                        pending.size,
-                    )
-                    if n <= 0:
-                        continue  # this stream's own window is shut
-                    chunk = pending.take(n)
-                    last = not pending.size and pending.end_stream and pending.trailers is None
-                    conn.send_data(stream_id, chunk, end_stream=last)
-                elif pending.end_stream:
-                    if pending.trailers is not None:
-                        conn.send_headers(stream_id, pending.trailers, end_stream=True)
+                try:
+                    if pending.size:
+                        if conn.outbound_flow_control_window <= 0:
+                            return finished
+                        n = min(
+                            conn.local_flow_control_window(stream_id),
+                            conn.max_outbound_frame_size,
+                            pending.size,
+                        )
+                        if n <= 0:
+                            continue  # this stream's own window is shut
+                        chunk = pending.take(n)
+                        last = not pending.size and pending.end_stream and not pending.trailers
+                        conn.send_data(stream_id, chunk, end_stream=last)
+                    elif pending.end_stream:
+                        if pending.trailers:
+                            conn.send_headers(stream_id, pending.trailers, end_stream=True)
+                        else:
+                            conn.end_stream(stream_id)  # an empty DATA frame, only for END_STREAM
+                        last = True
                     else:
-                        conn.end_stream(stream_id)  # an empty DATA frame, only for END_STREAM
-                    last = True
-                else:
-                    continue  # everything sent so far; the application has more to come
+                        continue  # everything sent so far; the application has more to come
+                except StreamClosedError:
+                    # h2 closed it (a reset reported separately): never write it again.
+                    del streams[stream_id]
+                    continue
                 progress = True
                 del streams[stream_id]
                 if last:

@@ -25,6 +25,7 @@ b""). Everything produced in between is coalesced into that one write.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -36,7 +37,7 @@ import h2.events
 from h2.config import H2Configuration
 from h2.connection import ConnectionState, H2Connection
 from h2.errors import ErrorCodes
-from h2.exceptions import ProtocolError
+from h2.exceptions import ProtocolError, StreamClosedError
 from h2.settings import SettingCodes, Settings
 from hyperframe.frame import GoAwayFrame
 
@@ -130,7 +131,6 @@ class HTTP2Protocol:
         self.recorder = recorder
         config = H2Configuration(
             client_side=False,
-            header_encoding="utf-8",
             # `_header_list` already validates and lower-cases response headers.
             validate_outbound_headers=False,
             normalize_outbound_headers=False,
@@ -151,6 +151,13 @@ class HTTP2Protocol:
             # SETTINGS only sizes stream windows; the connection window grows by WINDOW_UPDATE.
             conn.increment_flow_control_window(initial_window_size - DEFAULT_INITIAL_WINDOW_SIZE)
         self._conn = conn
+        #: Grows whenever a request or response moves forward: request headers or
+        #: body bytes arrive, a response starts, or queued response data leaves.
+        #: PING, SETTINGS and WINDOW_UPDATE alone do not count, so a server can
+        #: close connections whose streams are stuck (the asyncio server does).
+        self.progress = 0
+        #: How many streams the client has reset (RST_STREAM) on this connection.
+        self.resets_received = 0
         self._requests: dict[int, _Request] = {}
         self._request_bytes = 0  # body bytes in self._requests, all streams together
         self._sending: dict[int, _Sending] = {}
@@ -199,11 +206,14 @@ class HTTP2Protocol:
     def _request_received(self, event: h2.events.Event, events: list[H2Event]) -> None:
         assert isinstance(event, h2.events.RequestReceived)
         stream_id = event.stream_id
+        self.progress += 1
         if self._last_stream_id is not None and stream_id > self._last_stream_id:
             # Opened after our GOAWAY: refused, so the client may retry it elsewhere (§6.8).
-            self._conn.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
+            # (If the client reset it in the same bytes, h2 has closed it already.)
+            with contextlib.suppress(StreamClosedError):
+                self._conn.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
             return
-        headers: Headers = tuple(event.headers)  # type: ignore[arg-type]
+        headers = _decode_fields(event.headers)
         self._sending[stream_id] = _Sending.NOT_STARTED
         self._requests[stream_id] = _Request(headers)
         declared = _content_length(headers)
@@ -219,6 +229,7 @@ class HTTP2Protocol:
         request = self._requests.get(stream_id)
         if request is None or not event.data:
             return  # a stream we already answered with 413 or 503: its data is dropped
+        self.progress += 1
         request.chunks.append(event.data)
         request.size += len(event.data)
         self._request_bytes += len(event.data)
@@ -231,7 +242,7 @@ class HTTP2Protocol:
         assert isinstance(event, h2.events.TrailersReceived)
         request = self._requests.get(event.stream_id)
         if request is not None:
-            request.trailers = tuple(event.headers)  # type: ignore[arg-type]
+            request.trailers = _decode_fields(event.headers)
 
     def _stream_ended(self, event: h2.events.Event, events: list[H2Event]) -> None:
         assert isinstance(event, h2.events.StreamEnded)
@@ -245,10 +256,16 @@ class HTTP2Protocol:
     def _stream_reset(self, event: h2.events.Event, events: list[H2Event]) -> None:
         assert isinstance(event, h2.events.StreamReset)
         stream_id = event.stream_id
+        self.resets_received += 1
         known = stream_id in self._sending or stream_id in self._requests
         self._forget_request(stream_id)
         self._sending.pop(stream_id, None)
         known = self._drop_output(stream_id) or known
+        for i, earlier in enumerate(events):
+            if isinstance(earlier, RequestEvent) and earlier.stream.stream_id == stream_id:
+                # Completed and reset in the same bytes: the application never sees it.
+                del events[i]
+                return
         if known:
             events.append(StreamResetEvent(stream_id, event.error_code))
 
@@ -301,10 +318,13 @@ class HTTP2Protocol:
     def _reject(self, stream_id: int, status: int, why: str) -> None:
         """Answer before the body is in, and ask the client to stop sending (RFC 9113 §8.1)."""
         self._forget_request(stream_id)
+        self._sending.pop(stream_id, None)
         body = f"{why}\n".encode()
         headers = [("content-type", "text/plain"), ("content-length", str(len(body)))]
-        self._conn.send_headers(stream_id, [(":status", str(status)), *headers])
-        self._sending.pop(stream_id, None)
+        try:
+            self._conn.send_headers(stream_id, [(":status", str(status)), *headers])
+        except StreamClosedError:
+            return  # the client reset it in the same bytes: nothing left to answer
         self._outbound.push(stream_id, body, end_stream=True, reset_after_end=ErrorCodes.NO_ERROR)
 
     # --------------------------------------------------------------------- send
@@ -361,6 +381,7 @@ class HTTP2Protocol:
     ) -> None:
         if self._sending.get(stream_id) is not _Sending.NOT_STARTED:
             raise SendError(self._why_not(stream_id, "send response headers on"))
+        self.progress += 1
         try:
             self._conn.send_headers(
                 stream_id, [(":status", str(status)), *header_list], end_stream=end_stream
@@ -459,7 +480,9 @@ class HTTP2Protocol:
         allow; the rest stays buffered until a later `receive` opens them.
         """
         if not self._terminated and self._outbound:
-            self._outbound.flush(self._conn)
+            before = self._outbound.total()
+            if self._outbound.flush(self._conn) or self._outbound.total() < before:
+                self.progress += 1
         data = self._conn.data_to_send()
         if self._extra_output:
             data = self._extra_output + data
@@ -567,6 +590,23 @@ def _checked_field(name: str, value: str) -> tuple[str, str]:
             f"invalid header value for {name!r}: no CR, LF or NUL, no space at either end"
         )
     return name, value
+
+
+def _decode_fields(fields: Iterable[tuple[bytes, bytes]]) -> Headers:
+    """Header fields from h2 (bytes) as text.
+
+    Values are UTF-8 when they are valid UTF-8, else ISO-8859-1: RFC 9110
+    §5.5 still allows bytes 0x80-0xFF ("obs-text"), and a request carrying
+    them is not an error. Names are tokens, so ASCII (h2 checked them).
+    """
+    result = []
+    for name, value in fields:
+        try:
+            text = value.decode()
+        except UnicodeDecodeError:
+            text = value.decode("latin-1")
+        result.append((name.decode("latin-1"), text))
+    return tuple(result)
 
 
 def _content_length(headers: Headers) -> int | None:

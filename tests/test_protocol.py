@@ -471,3 +471,71 @@ def test_arbitrary_bytes_instead_of_the_preface_never_raise(data):
     elif events:
         assert isinstance(events[0], ConnectionTerminatedEvent)
         assert [f.type for f in decode_frames(protocol.data_to_send())][-1] == "GOAWAY"
+
+
+# ------------------------------------------------ resets racing our own answers
+
+
+def _raw_client():
+    import h2.connection
+
+    client = h2.connection.H2Connection()
+    client.initiate_connection()
+    return client
+
+
+POST = [(":method", "POST"), (":path", "/"), (":scheme", "http"), (":authority", "x")]
+
+
+@pytest.mark.parametrize("why", ["content-length over the limit", "refused after GOAWAY"])
+def test_a_reset_in_the_same_bytes_as_our_answer_is_quietly_dropped(why):
+    protocol = HTTP2Protocol(max_body_size=100)
+    client = _raw_client()
+    if why == "refused after GOAWAY":
+        protocol.close()
+    client.send_headers(1, [*POST, ("content-length", "999999")])
+    client.reset_stream(1)
+    events = protocol.receive(client.data_to_send())
+    assert not protocol.terminated and not [e for e in events if isinstance(e, RequestEvent)]
+    frames = decode_frames(protocol.data_to_send())
+    assert "HEADERS" not in [f.type for f in frames], "nothing is answered on a reset stream"
+    assert protocol.active_streams == 0
+
+
+def test_a_request_completed_and_reset_in_the_same_bytes_never_reaches_the_app():
+    protocol = HTTP2Protocol()
+    client = _raw_client()
+    client.send_headers(1, POST, end_stream=True)
+    client.send_headers(3, POST, end_stream=True)
+    client.reset_stream(1)
+    events = protocol.receive(client.data_to_send())
+    assert [
+        (type(e).__name__, getattr(e, "stream", None) and e.stream.stream_id) for e in events
+    ] == [("RequestEvent", 3)]
+    assert protocol.resets_received == 1
+
+
+def test_header_values_that_are_not_utf8_are_accepted_as_latin1():
+    protocol = HTTP2Protocol()
+    client = _raw_client()
+    client.send_headers(1, [*POST, (b"x-name", "café".encode("latin-1"))], end_stream=True)
+    (event,) = protocol.receive(client.data_to_send())
+    assert event.stream.header("x-name") == "café"
+
+
+def test_progress_counts_requests_and_responses_but_not_pings():
+    pair = InMemoryPair(app=lambda s: (200, [], pattern(100_000)), auto_ack=False)
+    pair.run()
+    before = pair.server.progress
+    pair.client.ping(b"12345678")
+    pair.run()
+    assert pair.server.progress == before, "a PING is not progress"
+    pair.request()
+    pair.run()
+    moved = pair.server.progress
+    assert moved > before
+    pair.run()
+    assert pair.server.progress == moved, "a stalled response makes no progress"
+    pair.ack()
+    pair.run()
+    assert pair.server.progress > moved
