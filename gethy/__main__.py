@@ -48,6 +48,28 @@ stops at once. One log line per connection goes to stderr at INFO level.
 """
 
 
+def _port(text: str) -> int:
+    """A TCP port for argparse: 0 (any free port) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, not {port}")
+    return port
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds for argparse."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"seconds must be positive and finite, not {text}")
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gethy",
@@ -66,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve_parser.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=8000,
         help="port to listen on; 0 picks a free one (default: 8000)",
     )
@@ -81,14 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve_parser.add_argument(
         "--idle-timeout",
-        type=float,
+        type=_seconds,
         default=DEFAULT_IDLE_TIMEOUT,
         metavar="S",
         help="close a connection with no open stream after S quiet seconds (default: %(default)g)",
     )
     serve_parser.add_argument(
         "--grace",
-        type=float,
+        type=_seconds,
         default=DEFAULT_GRACE_PERIOD,
         metavar="S",
         help="on shutdown, let requests in flight finish for up to S s (default: %(default)g)",

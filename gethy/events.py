@@ -29,10 +29,13 @@ class RequestEvent(H2Event):
 
 @dataclass(frozen=True)
 class StreamResetEvent(H2Event):
-    """The client cancelled a stream with RST_STREAM (RFC 9113 §6.4).
+    """A stream the application knows was reset (RFC 9113 §6.4).
 
-    Its buffered request and any unsent response are already dropped; stop
-    producing a response for it. Sending on it now raises `SendError`.
+    Usually the client cancelled it with RST_STREAM; h2 also resets a stream
+    itself when the client breaks a stream-level rule (a window overflow,
+    FLOW_CONTROL_ERROR, say). Its buffered request and any unsent response are
+    already dropped; stop producing a response for it. Sending on it now
+    raises `SendError`.
     """
 
     stream_id: int

@@ -125,15 +125,13 @@ class OutboundBuffer:
                 pending = streams[stream_id]
                 try:
                     if pending.size:
-                        if conn.outbound_flow_control_window <= 0:
-                            return finished
-                        n = min(
+                        n = min(  # local_flow_control_window includes the connection's
                             conn.local_flow_control_window(stream_id),
                             conn.max_outbound_frame_size,
                             pending.size,
                         )
                         if n <= 0:
-                            continue  # this stream's own window is shut
+                            continue  # shut for now; an END_STREAM or trailers elsewhere still go
                         chunk = pending.take(n)
                         last = not pending.size and pending.end_stream and not pending.trailers
                         conn.send_data(stream_id, chunk, end_stream=last)

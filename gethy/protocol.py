@@ -25,7 +25,6 @@ b""). Everything produced in between is coalesced into that one write.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -37,7 +36,7 @@ import h2.events
 from h2.config import H2Configuration
 from h2.connection import ConnectionState, H2Connection
 from h2.errors import ErrorCodes
-from h2.exceptions import ProtocolError, StreamClosedError
+from h2.exceptions import ProtocolError
 from h2.settings import SettingCodes, Settings
 from hyperframe.frame import GoAwayFrame
 
@@ -136,17 +135,27 @@ class HTTP2Protocol:
             normalize_outbound_headers=False,
         )
         conn = StrictH2Connection(config)
+        # Until the client acknowledges our SETTINGS it may rely on the defaults
+        # (RFC 9113 §6.5.3, §6.9.3): a limit stricter than h2's starting values
+        # goes in a second SETTINGS frame, which h2 applies on its ACK.
+        settings = {
+            SettingCodes.MAX_CONCURRENT_STREAMS: max_concurrent_streams,
+            SettingCodes.MAX_HEADER_LIST_SIZE: max_header_list_size,
+            SettingCodes.INITIAL_WINDOW_SIZE: initial_window_size,
+        }
+        starting = {key: conn.local_settings[key] for key in settings}
+        stricter = {key: v for key, v in settings.items() if v < starting[key]}
         conn.local_settings = Settings(
             client=False,
             initial_values={
-                SettingCodes.MAX_CONCURRENT_STREAMS: max_concurrent_streams,
-                SettingCodes.MAX_HEADER_LIST_SIZE: max_header_list_size,
-                SettingCodes.INITIAL_WINDOW_SIZE: initial_window_size,
+                k: starting.get(k, v) if k in stricter else v for k, v in settings.items()
             },
         )
-        conn.decoder.max_header_list_size = max_header_list_size
+        conn.decoder.max_header_list_size = conn.local_settings.max_header_list_size
         # The server preface: our SETTINGS, first thing on the wire (RFC 9113 §3.4).
         conn.initiate_connection()
+        if stricter:
+            conn.update_settings(stricter)
         if initial_window_size > DEFAULT_INITIAL_WINDOW_SIZE:
             # SETTINGS only sizes stream windows; the connection window grows by WINDOW_UPDATE.
             conn.increment_flow_control_window(initial_window_size - DEFAULT_INITIAL_WINDOW_SIZE)
@@ -172,6 +181,7 @@ class HTTP2Protocol:
             h2.events.StreamEnded: self._stream_ended,
             h2.events.StreamReset: self._stream_reset,
             h2.events.ConnectionTerminated: self._connection_terminated,
+            h2.events.SettingsAcknowledged: self._settings_acknowledged,
         }
 
     # ------------------------------------------------------------------ receive
@@ -190,7 +200,10 @@ class HTTP2Protocol:
         try:
             h2_events = self._conn.receive_data(data)
         except ProtocolError as exc:
-            return [self._protocol_error(exc, data)]
+            events = [self._protocol_error(exc, data)]
+            if self.recorder is not None:
+                self.recorder.record_windows(self)
+            return events
         events: list[H2Event] = []
         handlers = self._handlers
         for h2_event in h2_events:
@@ -208,9 +221,8 @@ class HTTP2Protocol:
         stream_id = event.stream_id
         self.progress += 1
         if self._last_stream_id is not None and stream_id > self._last_stream_id:
-            # Opened after our GOAWAY: refused, so the client may retry it elsewhere (§6.8).
-            # (If the client reset it in the same bytes, h2 has closed it already.)
-            with contextlib.suppress(StreamClosedError):
+            # Opened after our GOAWAY: refused, so the client may safely retry it (§8.7).
+            if self._h2_stream_open(stream_id):
                 self._conn.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
             return
         headers = _decode_fields(event.headers)
@@ -269,6 +281,15 @@ class HTTP2Protocol:
         if known:
             events.append(StreamResetEvent(stream_id, event.error_code))
 
+    def _settings_acknowledged(self, event: h2.events.Event, events: list[H2Event]) -> None:
+        assert isinstance(event, h2.events.SettingsAcknowledged)
+        if SettingCodes.INITIAL_WINDOW_SIZE in event.changed_settings:
+            # A smaller window now binds, and h2 may be sitting on data we have
+            # acknowledged but not yet handed back (it waits for half a window).
+            # Let it recheck, or a client with no window left would wait forever.
+            for stream_id in list(self._requests):
+                self._conn.acknowledge_received_data(0, stream_id)
+
     def _connection_terminated(self, event: h2.events.Event, events: list[H2Event]) -> None:
         assert isinstance(event, h2.events.ConnectionTerminated)
         self._end_everything()
@@ -297,7 +318,7 @@ class HTTP2Protocol:
         self._end_everything()
         return ConnectionTerminatedEvent(
             error_code=error_code,
-            last_stream_id=self._conn.highest_inbound_stream_id,
+            last_stream_id=self._conn.goaway_last_stream_id,
             reason=reason,
             by_peer=False,
         )
@@ -309,6 +330,16 @@ class HTTP2Protocol:
         self._sending.clear()
         self._outbound.clear()
 
+    def _h2_stream_open(self, stream_id: int) -> bool:
+        """Whether h2 still has the stream open for sending.
+
+        h2 handles every frame of one `receive` before we see its events, so a
+        stream we are about to answer may already be closed (a RST_STREAM later
+        in the same bytes), or even forgotten (a newer stream opened after it).
+        """
+        stream = self._conn.streams.get(stream_id)
+        return stream is not None and not stream.closed
+
     def _forget_request(self, stream_id: int) -> _Request | None:
         request = self._requests.pop(stream_id, None)
         if request is not None:
@@ -318,13 +349,13 @@ class HTTP2Protocol:
     def _reject(self, stream_id: int, status: int, why: str) -> None:
         """Answer before the body is in, and ask the client to stop sending (RFC 9113 §8.1)."""
         self._forget_request(stream_id)
-        self._sending.pop(stream_id, None)
+        if self._sending.pop(stream_id, None) is not _Sending.NOT_STARTED:
+            return  # the application answered early: only stop buffering the body
+        if not self._h2_stream_open(stream_id):
+            return  # the client reset it in the same bytes: nothing left to answer
         body = f"{why}\n".encode()
         headers = [("content-type", "text/plain"), ("content-length", str(len(body)))]
-        try:
-            self._conn.send_headers(stream_id, [(":status", str(status)), *headers])
-        except StreamClosedError:
-            return  # the client reset it in the same bytes: nothing left to answer
+        self._conn.send_headers(stream_id, [(":status", str(status)), *headers])
         self._outbound.push(stream_id, body, end_stream=True, reset_after_end=ErrorCodes.NO_ERROR)
 
     # --------------------------------------------------------------------- send
@@ -344,7 +375,10 @@ class HTTP2Protocol:
         304). The body leaves as the client's flow-control windows allow; call
         `data_to_send()`.
         """
+        if status < 200:
+            raise SendError("a 1xx response is informational: send it with send_headers()")
         header_list = _header_list(headers)
+        trailer_list = _header_list(trailers) if trailers is not None else None  # checked first
         # RFC 9110 §8.6: no content-length on 1xx, 204 and (unless the app says so) 304.
         may_have_length = status >= 200 and status not in (204, 304)
         if may_have_length and not any(name == "content-length" for name, _ in header_list):
@@ -356,7 +390,7 @@ class HTTP2Protocol:
         conn = self._conn
         if (
             trailers is None
-            and stream_id not in self._outbound
+            and not self._outbound  # never overtake responses waiting for window
             and len(body) <= conn.max_outbound_frame_size
             and len(body) <= conn.local_flow_control_window(stream_id)
         ):
@@ -364,11 +398,11 @@ class HTTP2Protocol:
             conn.send_data(stream_id, body, end_stream=True)
             del self._sending[stream_id]
             return
-        if trailers is None:
+        if trailer_list is None:
             self.send_data(stream_id, body, end_stream=True)
         else:
             self.send_data(stream_id, body)
-            self.send_trailers(stream_id, trailers)
+            self.send_trailers(stream_id, trailer_list)
 
     def send_headers(
         self, stream_id: int, status: int, headers: HeaderInput = (), *, end_stream: bool = False
@@ -381,6 +415,11 @@ class HTTP2Protocol:
     ) -> None:
         if self._sending.get(stream_id) is not _Sending.NOT_STARTED:
             raise SendError(self._why_not(stream_id, "send response headers on"))
+        if not 100 <= status <= 599:
+            raise SendError(f"{status} is not an HTTP status code (RFC 9110 §15)")
+        informational = status < 200  # 1xx: interim, the final response follows (§8.1)
+        if informational and end_stream:
+            raise SendError("a 1xx response cannot end the stream: the final response follows")
         self.progress += 1
         try:
             self._conn.send_headers(
@@ -392,7 +431,7 @@ class HTTP2Protocol:
             ) from exc
         if end_stream:
             del self._sending[stream_id]
-        else:
+        elif not informational:
             self._sending[stream_id] = _Sending.HEADERS_SENT
 
     def send_data(self, stream_id: int, data: bytes, *, end_stream: bool = False) -> None:
@@ -447,17 +486,22 @@ class HTTP2Protocol:
         self._outbound.drop(stream_id)
         return queued
 
-    def close(self, error_code: ErrorCodes = ErrorCodes.NO_ERROR) -> None:
+    def close(
+        self, error_code: ErrorCodes = ErrorCodes.NO_ERROR, *, graceful: bool | None = None
+    ) -> None:
         """Begin shutting the connection down with GOAWAY (RFC 9113 §6.8).
 
-        With NO_ERROR this is graceful: streams already opened are answered as
-        usual, newer ones are refused; wait until `active_streams` is 0, then
-        close the transport. Any other code ends the connection at once.
+        Graceful by default with NO_ERROR: streams already opened are answered
+        as usual, newer ones are refused; wait until `active_streams` is 0,
+        then close the transport. Any other code, or ``graceful=False``, ends
+        the connection at once.
         """
         if self._terminated:
             return
-        if error_code != ErrorCodes.NO_ERROR:
-            self._conn.close_connection(error_code=error_code)
+        if graceful is None:
+            graceful = error_code == ErrorCodes.NO_ERROR
+        if not graceful:
+            self._conn.close_connection(error_code=error_code, last_stream_id=self._last_stream_id)
             self._end_everything()
             return
         if self._last_stream_id is not None:
@@ -465,6 +509,7 @@ class HTTP2Protocol:
         # h2's close_connection() would stop every stream at once, so the
         # graceful GOAWAY is built here and sent after h2's own bytes.
         self._last_stream_id = self._conn.highest_inbound_stream_id
+        self._conn.last_stream_id_cap = self._last_stream_id  # a later GOAWAY never says more
         goaway = GoAwayFrame(0)
         goaway.last_stream_id = self._last_stream_id
         goaway.error_code = ErrorCodes.NO_ERROR
@@ -501,7 +546,7 @@ class HTTP2Protocol:
 
     @property
     def terminated(self) -> bool:
-        """True once GOAWAY was received, or sent for a protocol error."""
+        """True once GOAWAY was received, or sent for a protocol error or by ``close(error)``."""
         return self._terminated
 
     @property
@@ -612,8 +657,5 @@ def _decode_fields(fields: Iterable[tuple[bytes, bytes]]) -> Headers:
 def _content_length(headers: Headers) -> int | None:
     for name, value in headers:
         if name == "content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
+            return int(value) if value.isascii() and value.isdigit() else None  # 1*DIGIT
     return None

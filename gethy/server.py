@@ -78,6 +78,13 @@ DEFAULT_GRACE_PERIOD = 10.0
 STREAM_HIGH_WATER = 128 * 1024
 #: asyncio pauses us (`pause_writing`) when its socket buffer holds more than this.
 TRANSPORT_HIGH_WATER = 128 * 1024
+#: New requests are answered 503 while more response bytes than this wait for
+#: one client: a client that asks and never reads cannot make us buffer more.
+OUTPUT_BUDGET = 32 * 1024 * 1024
+#: Rapid reset (CVE-2023-44487): a client may reset RESET_BURST streams at once
+#: and RESET_RATE more per second; beyond that, GOAWAY ENHANCE_YOUR_CALM.
+RESET_BURST = 1000
+RESET_RATE = 33.0
 #: After we end a connection, how long we keep reading (and discarding) before cutting it,
 #: so that our last frames (GOAWAY) are not destroyed by a TCP reset.
 LINGER = 1.0
@@ -141,6 +148,11 @@ class ServerConnection(asyncio.Protocol):
         self._writers: dict[int, asyncio.Future[None]] = {}
         self._flush_handle: asyncio.Handle | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._progress_mark = -1  # protocol.progress when last seen moving...
+        self._progress_time = self._started_at  # ...and when
+        self._reset_tokens = float(RESET_BURST)
+        self._resets_seen = 0
+        self._reset_clock = self._started_at
 
     # ------------------------------------------------------------ asyncio calls
 
@@ -176,15 +188,24 @@ class ServerConnection(asyncio.Protocol):
                 if not data:
                     return
             self._handle_events(self.protocol.receive(data))
+            if self.protocol.resets_received != self._resets_seen:
+                self._count_resets()
             self._flush()
         except Exception:  # a bug of ours: keep it to this one connection
             logger.exception("%s: internal error; closing the connection", self.peer)
             self._abort("internal server error")
 
     def eof_received(self) -> bool | None:
-        # HTTP/2 has no half-closed connections: the client is gone.
-        self._set_reason("the client closed the connection")
-        return None  # let the transport close itself
+        # The client will send nothing more, but may still read: answer what it
+        # asked, then close (a graceful GOAWAY, as at shutdown).
+        self._set_reason("the client closed its side")
+        if not self._speaking_h2 or self._closing or self.tls:
+            return None  # let the transport close itself
+        # No GOAWAY: the client can open nothing more anyway, and h2-based
+        # clients drop responses that follow one. Close once the streams are done.
+        self._shutting_down = True
+        self._flush()
+        return True  # keep our side open while responses finish
 
     def pause_writing(self) -> None:
         # The client is not reading: stop producing, and stop reading its requests.
@@ -298,6 +319,10 @@ class ServerConnection(asyncio.Protocol):
 
     def _request_received(self, stream: Stream) -> None:
         self.requests += 1
+        if self.protocol.buffered() > OUTPUT_BUDGET:
+            body = b"server busy: earlier responses are still waiting for you to read them\n"
+            self.protocol.send(stream.stream_id, 503, [("retry-after", "1")], body)
+            return
         request = Request.from_stream(stream)
         try:
             result = self.app(request)
@@ -307,7 +332,7 @@ class ServerConnection(asyncio.Protocol):
         if isinstance(result, Response):
             self._respond(request, result)
         elif inspect.isawaitable(result):
-            self._start_task(request.stream_id, self._respond_later(request, result))
+            self._start_task(request.stream_id, self._respond_later(request, result), result)
         else:
             self._application_error(
                 request, f"the handler returned {type(result).__name__}, not a Response"
@@ -442,14 +467,16 @@ class ServerConnection(asyncio.Protocol):
                 if not waiter.done():
                     waiter.set_result(None)
 
-    def _start_task(self, stream_id: int, coroutine: Any) -> None:
+    def _start_task(self, stream_id: int, coroutine: Any, inner: Any = None) -> None:
         task = self._loop.create_task(coroutine)
         self._tasks[stream_id] = task
-        task.add_done_callback(lambda done: self._task_done(stream_id, done))
+        task.add_done_callback(lambda done: self._task_done(stream_id, done, inner))
 
-    def _task_done(self, stream_id: int, task: asyncio.Task[None]) -> None:
+    def _task_done(self, stream_id: int, task: asyncio.Task[None], inner: Any = None) -> None:
         if self._tasks.get(stream_id) is task:
             del self._tasks[stream_id]
+        if task.cancelled() and inspect.iscoroutine(inner):
+            inner.close()  # cancelled before it ran: no "never awaited" warning
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             logger.error("%s: stream %d task failed", self.peer, stream_id, exc_info=exc)
@@ -600,20 +627,44 @@ class ServerConnection(asyncio.Protocol):
         self._timer = None
         if self._closing or self._lost or self.idle_timeout is None:
             return
-        quiet = self._loop.time() - self._last_activity
-        if quiet < self.idle_timeout:
-            self._timer = self._loop.call_later(self.idle_timeout - quiet, self._check_idle)
-            return
+        now = self._loop.time()
+        if self.protocol.progress != self._progress_mark:
+            self._progress_mark, self._progress_time = self.protocol.progress, now
+        quiet = now - self._last_activity
+        stalled = now - self._progress_time
         seconds = f"{self.idle_timeout:g} s"
-        if not self._speaking_h2:
+        streams = self._speaking_h2 and self.protocol.active_streams
+        if quiet >= self.idle_timeout and not self._speaking_h2:
             self._close(f"no HTTP/2 preface within {seconds}")
-        elif self.protocol.active_streams == 0:
+        elif quiet >= self.idle_timeout and not streams:
             self.shutdown(f"idle for {seconds}")
-        elif self._paused or self.protocol.buffered():
-            # Responses wait, yet nothing moved either way: the client stopped reading.
+        elif streams and (self._paused or self.protocol.buffered()) and quiet >= self.idle_timeout:
+            # Responses wait, yet not a byte came back: the client stopped reading.
             self._abort(f"the client stopped reading for {seconds}")
+        elif streams and stalled >= self.idle_timeout:
+            # Open streams, yet no request or response moved (PINGs do not count):
+            # a client that sends nothing but keeps the connection busy, or a hung handler.
+            self.protocol.close(ErrorCodes.NO_ERROR, graceful=False)
+            self._flush()
+            self._close(f"no stream moved for {seconds}, {streams} stream(s) unfinished")
         else:
-            self._timer = self._loop.call_later(self.idle_timeout, self._check_idle)
+            left = self.idle_timeout - (max(stalled, quiet) if streams else quiet)
+            self._timer = self._loop.call_later(max(left, 0.01), self._check_idle)
+
+    def _count_resets(self) -> None:
+        """Rapid reset (CVE-2023-44487): a token bucket over the client's RST_STREAMs."""
+        now = self._loop.time()
+        resets = self.protocol.resets_received
+        self._reset_tokens = min(
+            RESET_BURST, self._reset_tokens + (now - self._reset_clock) * RESET_RATE
+        )
+        self._reset_tokens -= resets - self._resets_seen
+        self._resets_seen, self._reset_clock = resets, now
+        if self._reset_tokens < 0:
+            self._cancel_tasks()
+            self.protocol.close(ErrorCodes.ENHANCE_YOUR_CALM)
+            self._flush()
+            self._close("too many streams reset by the client (rapid reset)")
 
     def _set_reason(self, reason: str) -> None:
         if self.close_reason is None:

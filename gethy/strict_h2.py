@@ -1,8 +1,8 @@
 """Where h2 answers a misbehaving client differently from RFC 9113, and the fix.
 
 h2 does almost everything right, but a conformance suite (h2spec, and
-tests/test_conformance.py here) finds four answers to bad input that RFC 9113
-words otherwise. `StrictH2Connection` is h2's `H2Connection` with those four
+tests/test_conformance.py here) finds answers to bad input that RFC 9113
+words otherwise. `StrictH2Connection` is h2's `H2Connection` with those
 answers changed; `HTTP2Protocol` uses it. Each fix leans on a piece of h2 that
 is not public API, so each one is small and has a test that fails without it.
 
@@ -16,6 +16,10 @@ is not public API, so each one is small and has a test that fails without it.
    PROTOCOL_ERROR.
 4. DATA on a stream both sides have ended is a connection error of type
    STREAM_CLOSED (§5.1, "closed"); h2 only resets the stream.
+5. Frames arriving on a stream we reset are ignored (§5.1, "closed": the
+   peer may have sent them before it saw our RST_STREAM); h2 answered each
+   late DATA frame with one more RST_STREAM.
+6. A GOAWAY never raises the last stream id an earlier one announced (§6.8).
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ from h2.exceptions import (
     StreamClosedError,
 )
 from h2.frame_buffer import FrameBuffer
+from h2.utilities import SizeLimitDict
 from hpack import Decoder
 from hpack.exceptions import HPACKError, OversizedHeaderListError
+from hyperframe.frame import RstStreamFrame
 
 SETTINGS = 0x4
 # Frame types whose payload has one fixed length: PRIORITY (§6.3),
@@ -73,16 +79,39 @@ class CompressionErrorDecoder(Decoder):
 
 
 class StrictH2Connection(H2Connection):
-    """h2's `H2Connection` with the four answers above brought in line with RFC 9113."""
+    """h2's `H2Connection` with the answers above brought in line with RFC 9113."""
 
     def __init__(self, config: H2Configuration) -> None:
         super().__init__(config)
         self.incoming_buffer = HeaderCheckedFrameBuffer(server=not config.client_side)
         self.decoder = CompressionErrorDecoder()
         self.decoder.max_header_list_size = self.DEFAULT_MAX_HEADER_LIST_SIZE
+        self._reset_by_us = SizeLimitDict(size_limit=1000)
+
+    #: Set by a graceful GOAWAY: later GOAWAYs announce no higher stream (fix 6).
+    last_stream_id_cap: int | None = None
+
+    @property
+    def goaway_last_stream_id(self) -> int:
+        """The last stream id a GOAWAY sent now would carry."""
+        if self.last_stream_id_cap is None:
+            return self.highest_inbound_stream_id
+        return min(self.highest_inbound_stream_id, self.last_stream_id_cap)
 
     def _handle_data_on_closed_stream(self, events, exc, frame):  # type: ignore[no-untyped-def]
         # Fix 4: closed by END_STREAM on both sides is a connection error.
         if self._stream_is_closed_by_end(exc.stream_id):
             raise StreamClosedError(exc.stream_id)
-        return super()._handle_data_on_closed_stream(events, exc, frame)
+        frames, events = super()._handle_data_on_closed_stream(events, exc, frame)
+        if exc.stream_id in self._reset_by_us:
+            # Fix 5: keep the connection window's refund, drop the extra RST_STREAM.
+            frames = [f for f in frames if not isinstance(f, RstStreamFrame)]
+        return frames, events
+
+    def reset_stream(self, stream_id: int, error_code: ErrorCodes | int = 0) -> None:
+        super().reset_stream(stream_id, error_code)
+        self._reset_by_us[stream_id] = True  # remembered for fix 5 (the latest 1,000)
+
+    def _terminate_connection(self, error_code: ErrorCodes) -> None:
+        # Fix 6: h2 would announce its highest stream id, even after a graceful GOAWAY.
+        self.close_connection(error_code, last_stream_id=self.goaway_last_stream_id)

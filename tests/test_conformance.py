@@ -1296,7 +1296,10 @@ def test_hpack_decoding_error_is_a_compression_error() -> None:
 
 def test_oversized_header_list_is_still_enhance_your_calm() -> None:
     protocol = HTTP2Protocol(max_header_list_size=100)
-    protocol.receive(CONNECTION_PREFACE + encode_frame("SETTINGS"))
+    # The smaller limit binds once the client has acknowledged both our SETTINGS
+    # frames (the default one, then the stricter one; RFC 9113 §6.5.3).
+    ack = encode_frame("SETTINGS", "ACK")
+    protocol.receive(CONNECTION_PREFACE + encode_frame("SETTINGS") + ack + ack)
     protocol.data_to_send()
     block = hpack.Encoder().encode([(":method", "GET"), (":path", "/"), ("x-big", "y" * 200)])
     events = protocol.receive(encode_frame("HEADERS", ["END_STREAM", "END_HEADERS"], 1, block))

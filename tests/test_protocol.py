@@ -111,9 +111,31 @@ def test_run_checks_reports_instead_of_raising():
 
 
 def test_server_preface_is_queued_at_construction():
-    frames = decode_frames(HTTP2Protocol(max_concurrent_streams=7).data_to_send())
-    assert frames[0].type == "SETTINGS"
-    assert dict(frames[0].settings)[SettingCodes.MAX_CONCURRENT_STREAMS] == 7
+    frames = decode_frames(HTTP2Protocol(max_concurrent_streams=128).data_to_send())
+    assert [f.type for f in frames] == ["SETTINGS"]
+    assert dict(frames[0].settings)[SettingCodes.MAX_CONCURRENT_STREAMS] == 128
+
+
+def test_stricter_limits_bind_only_once_the_client_acknowledges_them():
+    # RFC 9113 §6.5.3, §6.9.3: until the client has our SETTINGS it may use the defaults.
+    limits = {"initial_window_size": 16_384, "max_concurrent_streams": 2}
+    first, second = decode_frames(HTTP2Protocol(**limits).data_to_send())
+    assert dict(first.settings)[SettingCodes.INITIAL_WINDOW_SIZE] == 65_535
+    assert dict(second.settings) == {
+        SettingCodes.INITIAL_WINDOW_SIZE: 16_384,
+        SettingCodes.MAX_CONCURRENT_STREAMS: 2,
+    }
+    # Its client sends 3 uploads of 60,000 bytes at once, before it has seen our SETTINGS.
+    protocol = HTTP2Protocol(**limits)
+    pair = InMemoryPair(protocol, app=lambda s: (200, [], b"ok"))
+    sids = [pair.request("POST", "/", body=pattern(60_000, i)) for i in range(3)]
+    pair.step()
+    assert not protocol.terminated and pair.client_error is None
+    pair.run()
+    bodies = {e.stream.stream_id: e.stream.body for e in pair.server_events}
+    assert bodies == {sid: pattern(60_000, i) for i, sid in enumerate(sids)}
+    settings = protocol.h2_connection.local_settings  # acknowledged: now they bind
+    assert (settings.initial_window_size, settings.max_concurrent_streams) == (16_384, 2)
 
 
 def test_empty_settings_without_preface_is_a_protocol_error():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import h2.errors
+import hpack
 import httpx
 import pytest
 from conftest import (
@@ -758,3 +760,84 @@ def _read_all(sock: socket.socket, limit: float = 5.0) -> bytes:
             break
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+# ------------------------------------------- what an adversarial review found
+
+
+def test_a_stream_open_but_silent_is_closed_although_the_client_pings(
+    start_server: Callable[..., ServerThread], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Slowloris: HEADERS without END_STREAM, then only PINGs (they are not progress).
+    caplog.set_level(logging.INFO, logger="gethy.server")
+    server = start_server(idle_timeout=0.5)
+    client = FrameClient(server.port)
+    client.handshake()
+    client.headers(1, client.request_headers("POST", "/"), end_stream=False)
+    deadline = time.monotonic() + 5
+    while not client.wait_closed(timeout=0.2) and time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            client.ping()
+    assert time.monotonic() < deadline, "the connection stayed open"
+    server.wait_for(lambda: bool(connection_lines(caplog)))
+    (line,) = connection_lines(caplog)
+    assert "no stream moved for 0.5 s" in line
+    server.assert_clean()
+
+
+def test_rapid_reset_gets_goaway_enhance_your_calm(
+    start_server: Callable[..., ServerThread], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="gethy.server")
+    server = start_server()
+    client = FrameClient(server.port)
+    client.handshake()
+    for stream_id in range(1, 2 * 1200, 2):  # 1,200 requests, each reset at once
+        client.headers(stream_id)
+        client.rst_stream(stream_id)
+    goaway = client.expect(lambda f: f.type == "GOAWAY", timeout=5)
+    assert goaway is not None and goaway.error_code == h2.errors.ErrorCodes.ENHANCE_YOUR_CALM
+    assert client.wait_closed()
+    server.wait_for(lambda: bool(connection_lines(caplog)))
+    assert "rapid reset" in connection_lines(caplog)[0]
+    assert not [r for r in caplog.records if r.exc_info], "no traceback for a misbehaving client"
+    server.assert_clean()
+
+
+@pytest.mark.parametrize("case", ["413 then reset", "non-UTF-8 header value"])
+def test_awkward_requests_get_answers_not_tracebacks(
+    start_server: Callable[..., ServerThread], caplog: pytest.LogCaptureFixture, case: str
+) -> None:
+    caplog.set_level(logging.INFO, logger="gethy.server")
+    server = start_server()
+    client = FrameClient(server.port)
+    client.handshake()
+    if case == "413 then reset":
+        headers = [*client.request_headers("POST", "/"), ("content-length", "999999999")]
+        client.headers(1, headers, end_stream=False)
+        client.rst_stream(1)
+    else:
+        block = hpack.Encoder().encode(
+            [*client.request_headers(), (b"x-name", "café".encode("latin-1"))]
+        )
+        client.frame("HEADERS", 0x5, 1, block)
+    client.headers(3)  # the connection goes on serving
+    assert client.response_end(3) is not None
+    client.close()
+    server.wait_for(lambda: bool(connection_lines(caplog)))
+    assert not [r for r in caplog.records if r.exc_info], "no traceback for a misbehaving client"
+    server.assert_clean()
+
+
+def test_a_client_that_half_closes_still_gets_its_response(
+    start_server: Callable[..., ServerThread],
+) -> None:
+    server = start_server()
+    client = FrameClient(server.port)
+    client.handshake()
+    client.headers(1, client.request_headers("GET", "/bytes/30000"))
+    client.sock.shutdown(socket.SHUT_WR)  # nothing more from the client, not even an ACK
+    end = client.expect(lambda f: f.type == "DATA" and "END_STREAM" in f.flags, timeout=5)
+    assert end is not None, "the response was dropped when the client half-closed"
+    assert client.wait_closed(), "the server closes once the response is done"
+    server.assert_clean()
