@@ -561,3 +561,89 @@ def test_progress_counts_requests_and_responses_but_not_pings():
     pair.ack()
     pair.run()
     assert pair.server.progress > moved
+
+
+# ------------------------------------------------ from the correctness review
+
+
+def test_end_stream_and_trailers_leave_while_the_connection_window_is_shut():
+    # RFC 9113 §6.9.1: an empty END_STREAM DATA frame, and HEADERS, need no window.
+    pair = InMemoryPair(app=None, auto_ack=False)
+    big, small, trailed = pair.request(), pair.request(), pair.request()
+    pair.run()
+    server = pair.server
+    server.send(big, 200, [], pattern(100_000))  # uses the whole connection window
+    server.send_headers(small, 200)
+    server.send_headers(trailed, 200)
+    pair.run()
+    assert server.send_window(0) == 0
+    server.end_stream(small)
+    server.send_trailers(trailed, [("x-done", "yes")])
+    pair.run()
+    assert pair.responses[small].ended and pair.responses[trailed].ended
+
+
+def test_a_later_goaway_never_announces_a_higher_stream():
+    pair = InMemoryPair()
+    first = pair.request()
+    pair.run()
+    server = pair.server
+    server.close()
+    pair.request()  # refused: opened after the graceful GOAWAY
+    server.receive(pair.client.data_to_send())
+    server.close(ErrorCodes.INTERNAL_ERROR)
+    goaways = [f for f in decode_frames(server.data_to_send()) if f.type == "GOAWAY"]
+    assert [g.last_stream_id for g in goaways] == [first, first]
+
+
+def test_small_responses_do_not_overtake_one_waiting_for_window():
+    # Big stream windows: only the connection window holds the large response back.
+    pair = InMemoryPair(auto_ack=False, client_settings={SettingCodes.INITIAL_WINDOW_SIZE: 2**20})
+    pair.run()
+    big = pair.request()
+    pair.run()
+    pair.server.send(big, 200, [], pattern(200_000))
+    pair.run()  # the connection window is now shut, the rest of big waits
+    got_before = len(pair.responses[big].body)
+    pair.app = lambda s: (200, [], pattern(4096))
+    for _ in range(5):  # each round: 16 KiB more window, and four 4 KiB responses asked for
+        pair.client.increment_flow_control_window(16_384)
+        for _ in range(4):
+            pair.request()
+        pair.run()
+    assert len(pair.responses[big].body) > got_before, "the waiting response got its turn"
+
+
+def test_an_interim_103_then_the_final_response():
+    pair = InMemoryPair()
+    sid = pair.request()
+    pair.run()
+    pair.server.send_headers(sid, 103, [("link", "</style.css>; rel=preload")])
+    pair.server.send(sid, 200, [], b"final")
+    pair.run()
+    assert pair.client_error is None
+    assert pair.responses[sid].status == 200 and bytes(pair.responses[sid].body) == b"final"
+    with pytest.raises(SendError, match="informational"):
+        pair.server.send(pair.request(), 100)
+
+
+def test_bad_trailers_are_refused_before_anything_is_sent():
+    pair = InMemoryPair()
+    sid = pair.request()
+    pair.run()
+    with pytest.raises(SendError, match="pseudo"):
+        pair.server.send(sid, 200, [], b"body", trailers=[(":status", "500")])
+    pair.server.send(sid, 200, [], b"body")  # the stream is still ours to answer
+    pair.run()
+    assert bytes(pair.responses[sid].body) == b"body"
+
+
+def test_late_data_on_a_stream_we_reset_gets_no_rst_storm():
+    protocol = HTTP2Protocol(max_body_size=10)
+    client = _raw_client()
+    client.send_headers(1, [*POST, ("content-length", "20")])
+    protocol.receive(client.data_to_send())
+    decode_frames(protocol.data_to_send())  # 413, then RST_STREAM(NO_ERROR)
+    late = b"".join(encode_frame("DATA", 0, 1, b"x" * 4) for _ in range(5))
+    assert protocol.receive(late) == []
+    assert [f.type for f in decode_frames(protocol.data_to_send())].count("RST_STREAM") == 0
