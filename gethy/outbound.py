@@ -31,28 +31,27 @@ class _Pending:
 
     chunks: deque[bytes] = field(default_factory=deque)
     size: int = 0
+    offset: int = 0  # bytes of chunks[0] already sent: never re-copy the rest of a big body
     end_stream: bool = False
     trailers: Headers | None = None
     reset_after_end: ErrorCodes | None = None
 
     def take(self, n: int) -> bytes:
-        """Remove and return the first `n` buffered bytes."""
-        first = self.chunks[0]
-        if len(first) <= n and len(self.chunks) == 1:
-            self.chunks.popleft()
-            self.size -= len(first)
-            return first
+        """Remove and return the first `n` buffered bytes (copying only those)."""
         parts = []
         wanted = n
         while wanted:
-            chunk = self.chunks.popleft()
-            if len(chunk) > wanted:
-                self.chunks.appendleft(chunk[wanted:])
-                chunk = chunk[:wanted]
-            parts.append(chunk)
-            wanted -= len(chunk)
+            chunk, start = self.chunks[0], self.offset
+            end = min(start + wanted, len(chunk))
+            parts.append(chunk if start == 0 and end == len(chunk) else chunk[start:end])
+            wanted -= end - start
+            if end == len(chunk):
+                self.chunks.popleft()
+                self.offset = 0
+            else:
+                self.offset = end
         self.size -= n
-        return b"".join(parts)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 class OutboundBuffer:
