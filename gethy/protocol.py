@@ -47,6 +47,7 @@ from gethy.events import (
     RequestEvent,
     StreamResetEvent,
 )
+from gethy.messages import request_problem, trailers_problem
 from gethy.outbound import OutboundBuffer
 from gethy.stream import Headers, Stream
 from gethy.strict_h2 import StrictH2Connection
@@ -106,8 +107,12 @@ class HTTP2Protocol:
       ``max_body_size`` times ``max_concurrent_streams`` bytes. The stream whose
       DATA goes over it gets ``503 Service Unavailable`` and a reset, like 413.
     * ``max_concurrent_streams``: advertised in SETTINGS (RFC 9113 §6.5.2). A
-      client that opens more streams at once breaks the protocol; h2 answers
-      with GOAWAY, which RFC 9113 §5.4.1 allows.
+      client that opens more streams at once (after acknowledging our SETTINGS)
+      breaks the protocol; h2 answers with GOAWAY, which RFC 9113 §5.4.1 allows.
+
+    A malformed request (`gethy.messages`: bad fields, pseudo-headers,
+    connection-specific fields) costs only its own stream: RST_STREAM with
+    PROTOCOL_ERROR (RFC 9113 §8.1.1); the application never sees it.
     * ``max_header_list_size``: advertised in SETTINGS; a larger header list is
       a connection error (GOAWAY ENHANCE_YOUR_CALM).
 
@@ -130,7 +135,9 @@ class HTTP2Protocol:
         self.recorder = recorder
         config = H2Configuration(
             client_side=False,
-            # `_header_list` already validates and lower-cases response headers.
+            # gethy checks headers itself: requests in `gethy.messages`, so that a
+            # malformed one costs only its stream; responses in `_header_list`.
+            validate_inbound_headers=False,
             validate_outbound_headers=False,
             normalize_outbound_headers=False,
         )
@@ -226,6 +233,9 @@ class HTTP2Protocol:
                 self._conn.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
             return
         headers = _decode_fields(event.headers)
+        if request_problem(headers) is not None:
+            self._refuse_malformed(stream_id)
+            return
         self._sending[stream_id] = _Sending.NOT_STARTED
         self._requests[stream_id] = _Request(headers)
         declared = _content_length(headers)
@@ -255,6 +265,10 @@ class HTTP2Protocol:
         request = self._requests.get(event.stream_id)
         if request is not None:
             request.trailers = _decode_fields(event.headers)
+            if trailers_problem(request.trailers) is not None:
+                self._forget_request(event.stream_id)
+                self._sending.pop(event.stream_id, None)
+                self._refuse_malformed(event.stream_id)
 
     def _stream_ended(self, event: h2.events.Event, events: list[H2Event]) -> None:
         assert isinstance(event, h2.events.StreamEnded)
@@ -329,6 +343,11 @@ class HTTP2Protocol:
         self._request_bytes = 0
         self._sending.clear()
         self._outbound.clear()
+
+    def _refuse_malformed(self, stream_id: int) -> None:
+        """A malformed request is a stream error (RFC 9113 §8.1.1): RST_STREAM, not GOAWAY."""
+        if self._h2_stream_open(stream_id):
+            self._conn.reset_stream(stream_id, ErrorCodes.PROTOCOL_ERROR)
 
     def _h2_stream_open(self, stream_id: int) -> bool:
         """Whether h2 still has the stream open for sending.

@@ -201,8 +201,12 @@ class ServerConnection(asyncio.Protocol):
         self._set_reason("the client closed its side")
         if not self._speaking_h2 or self._closing or self.tls:
             return None  # let the transport close itself
-        # No GOAWAY: the client can open nothing more anyway, and h2-based
-        # clients drop responses that follow one. Close once the streams are done.
+        if self._paused or (self.protocol.buffered() and self.protocol.send_window(0) <= 0):
+            # It can send no WINDOW_UPDATE any more, so what waits for window
+            # would wait forever; and a client that closed completely is gone.
+            return None
+        # Perhaps only half-closed: answer what it asked, then close. No GOAWAY:
+        # it can open nothing more, and h2-based clients drop responses after one.
         self._shutting_down = True
         self._flush()
         return True  # keep our side open while responses finish

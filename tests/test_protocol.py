@@ -647,3 +647,49 @@ def test_late_data_on_a_stream_we_reset_gets_no_rst_storm():
     late = b"".join(encode_frame("DATA", 0, 1, b"x" * 4) for _ in range(5))
     assert protocol.receive(late) == []
     assert [f.type for f in decode_frames(protocol.data_to_send())].count("RST_STREAM") == 0
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [("te", "gzip")],
+        [("connection", "keep-alive")],
+        [("Upper", "case")],
+        [(":unknown", "x")],
+        [("x", " padded ")],
+    ],
+)
+def test_a_malformed_request_costs_only_its_own_stream(extra):
+    # RFC 9113 §8.1.1: a stream error (RST_STREAM PROTOCOL_ERROR), not GOAWAY.
+    import hpack
+
+    pair = InMemoryPair(app=lambda s: (200, [], pattern(200_000)), auto_ack=False)
+    first = pair.request()
+    pair.run()  # stream 1 is mid-response, waiting for window
+    fields = [(":method", "GET"), (":scheme", "http"), (":authority", "x"), (":path", "/")]
+    block = hpack.Encoder().encode(fields + extra if extra[0][0][0] != ":" else extra + fields)
+    server = pair.server
+    assert server.receive(encode_frame("HEADERS", ["END_STREAM", "END_HEADERS"], 3, block)) == []
+    (reset,) = [f for f in decode_frames(server.data_to_send()) if f.type == "RST_STREAM"]
+    assert (reset.stream_id, reset.error_code) == (3, ErrorCodes.PROTOCOL_ERROR)
+    assert not server.terminated
+    for _ in range(200):
+        pair.ack()
+        if not pair.run() and pair.responses[first].ended:
+            break
+    assert bytes(pair.responses[first].body) == pattern(200_000), "stream 1 lives on"
+
+
+def test_pseudo_headers_in_request_trailers_are_a_stream_error():
+    protocol = HTTP2Protocol()
+    client = _raw_client()
+    client.send_headers(1, POST)
+    protocol.receive(client.data_to_send())
+    encoder = client.encoder  # the client's HPACK state, so the block decodes
+    block = encoder.encode([(":path", "/sneaky")])
+    events = protocol.receive(encode_frame("HEADERS", ["END_STREAM", "END_HEADERS"], 1, block))
+    assert events == [] and not protocol.terminated
+    frames = decode_frames(protocol.data_to_send())
+    assert [(f.type, f.error_code) for f in frames if f.type == "RST_STREAM"] == [
+        ("RST_STREAM", ErrorCodes.PROTOCOL_ERROR)
+    ]

@@ -792,9 +792,12 @@ def test_rapid_reset_gets_goaway_enhance_your_calm(
     server = start_server()
     client = FrameClient(server.port)
     client.handshake()
-    for stream_id in range(1, 2 * 1200, 2):  # 1,200 requests, each reset at once
-        client.headers(stream_id)
-        client.rst_stream(stream_id)
+    flood = b"".join(  # 1,200 requests, each reset at once, sent in one go
+        encode_frame("HEADERS", 0x5, stream_id, client.block(client.request_headers()))
+        + encode_frame("RST_STREAM", 0, stream_id, (8).to_bytes(4, "big"))
+        for stream_id in range(1, 2 * 1200, 2)
+    )
+    client.send(flood)
     goaway = client.expect(lambda f: f.type == "GOAWAY", timeout=5)
     assert goaway is not None and goaway.error_code == h2.errors.ErrorCodes.ENHANCE_YOUR_CALM
     assert client.wait_closed()
