@@ -47,7 +47,7 @@ from gethy.events import (
     RequestEvent,
     StreamResetEvent,
 )
-from gethy.messages import request_problem, trailers_problem
+from gethy.messages import field_problem, request_problem, trailers_problem
 from gethy.outbound import OutboundBuffer
 from gethy.stream import Headers, Stream
 from gethy.strict_h2 import StrictH2Connection
@@ -615,12 +615,6 @@ class HTTP2Protocol:
 
 
 _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")  # a token, lower case (RFC 9113 §8.2)
-# Connection-specific fields have no meaning in HTTP/2 and make a message malformed (§8.2.2).
-_CONNECTION_SPECIFIC = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
-)
-# No CR, LF or NUL anywhere, no space or tab at either end (RFC 9113 §8.2.1).
-_FIELD_VALUE_FORBIDDEN = re.compile(r"[\r\n\x00]|^[ \t]|[ \t]$")
 
 
 def _header_list(headers: HeaderInput) -> list[tuple[str, str]]:
@@ -647,12 +641,9 @@ def _checked_field(name: str, value: str) -> tuple[str, str]:
         raise SendError(f"{name!r}: gethy sets the response pseudo-headers itself (§8.3.2)")
     if not _FIELD_NAME.fullmatch(name):
         raise SendError(f"invalid header name {name!r} (RFC 9113 §8.2.1)")
-    if name in _CONNECTION_SPECIFIC:
-        raise SendError(f"{name!r} is a connection-specific header, not allowed in HTTP/2 (§8.2.2)")
-    if _FIELD_VALUE_FORBIDDEN.search(value):
-        raise SendError(
-            f"invalid header value for {name!r}: no CR, LF or NUL, no space at either end"
-        )
+    problem = field_problem(name, value)  # the same rules as for requests
+    if problem is not None:
+        raise SendError(f"invalid header {name!r}: {problem}")
     return name, value
 
 
