@@ -109,12 +109,12 @@ class HTTP2Protocol:
     * ``max_concurrent_streams``: advertised in SETTINGS (RFC 9113 §6.5.2). A
       client that opens more streams at once (after acknowledging our SETTINGS)
       breaks the protocol; h2 answers with GOAWAY, which RFC 9113 §5.4.1 allows.
+    * ``max_header_list_size``: advertised in SETTINGS; a larger header list is
+      a connection error (GOAWAY ENHANCE_YOUR_CALM).
 
     A malformed request (`gethy.messages`: bad fields, pseudo-headers,
     connection-specific fields) costs only its own stream: RST_STREAM with
     PROTOCOL_ERROR (RFC 9113 §8.1.1); the application never sees it.
-    * ``max_header_list_size``: advertised in SETTINGS; a larger header list is
-      a connection error (GOAWAY ENHANCE_YOUR_CALM).
 
     Pass a `gethy.recorder.Recorder` as ``recorder`` to log every frame and
     every window change, for printing and plotting.
@@ -153,10 +153,7 @@ class HTTP2Protocol:
         starting = {key: conn.local_settings[key] for key in settings}
         stricter = {key: v for key, v in settings.items() if v < starting[key]}
         conn.local_settings = Settings(
-            client=False,
-            initial_values={
-                k: starting.get(k, v) if k in stricter else v for k, v in settings.items()
-            },
+            client=False, initial_values={k: max(v, starting[k]) for k, v in settings.items()}
         )
         conn.decoder.max_header_list_size = conn.local_settings.max_header_list_size
         # The server preface: our SETTINGS, first thing on the wire (RFC 9113 §3.4).
@@ -207,10 +204,10 @@ class HTTP2Protocol:
         try:
             h2_events = self._conn.receive_data(data)
         except ProtocolError as exc:
-            events = [self._protocol_error(exc, data)]
+            terminated = self._protocol_error(exc, data)
             if self.recorder is not None:
                 self.recorder.record_windows(self)
-            return events
+            return [terminated]
         events: list[H2Event] = []
         handlers = self._handlers
         for h2_event in h2_events:
