@@ -1,5 +1,7 @@
 """gethy: build HTTP/2 yourself. A sans-IO server protocol on h2, for learning.
 
+Not built in a notebook: the package's front door, importing what the notebooks build.
+
 The public API, in one breath::
 
     protocol = HTTP2Protocol()            # queues the server preface
@@ -13,6 +15,7 @@ Helpers for the course: `gethy.frames` (decode raw frames), `gethy.pair`
 `gethy.checks` (behaviour checks for any HTTP2Protocol-like class).
 """
 
+from gethy.core import CoreProtocol
 from gethy.errors import GethyError, SendError
 from gethy.events import (
     ConnectionTerminatedEvent,
@@ -26,6 +29,7 @@ from gethy.stream import Stream
 
 __all__ = [
     "ConnectionTerminatedEvent",
+    "CoreProtocol",
     "GethyError",
     "H2Event",
     "HTTP2Protocol",

@@ -1,5 +1,7 @@
 """Decode raw HTTP/2 bytes into plain Python objects you can look at.
 
+Built in notebook 01 (frames by hand).
+
 h2 hides the wire format on purpose; this module shows it.  Give it the bytes
 a peer sent and you get one object per frame, with a short repr::
 
@@ -27,7 +29,9 @@ from h2.errors import ErrorCodes
 
 __all__ = [
     "CONNECTION_PREFACE",
+    "FIXED_LENGTHS",
     "FRAME_TYPES",
+    "FRAME_TYPE_CODES",
     "ContinuationFrame",
     "DataFrame",
     "Frame",
@@ -65,6 +69,13 @@ FRAME_TYPES: dict[int, tuple[str, dict[int, str]]] = {
     0x8: ("WINDOW_UPDATE", {}),
     0x9: ("CONTINUATION", {0x04: "END_HEADERS"}),
 }
+
+#: frame type name -> code: ``FRAME_TYPE_CODES["SETTINGS"] == 0x4``.
+FRAME_TYPE_CODES: dict[str, int] = {name: code for code, (name, _) in FRAME_TYPES.items()}
+
+#: Frame types whose payload has one fixed length (code -> bytes): PRIORITY (§6.3),
+#: RST_STREAM (§6.4), PING (§6.7), WINDOW_UPDATE (§6.9).
+FIXED_LENGTHS: dict[int, int] = {0x2: 5, 0x3: 4, 0x6: 8, 0x8: 4}
 
 #: Setting identifiers: RFC 9113 §6.5.2, plus RFC 8441 (0x8) and RFC 9218 (0x9).
 SETTING_NAMES: dict[int, str] = {
@@ -231,7 +242,7 @@ class PriorityFrame(Frame):
 
     @classmethod
     def from_payload(cls, header: FrameHeader, payload: bytes) -> Self:
-        _expect_length(header, payload, 5)
+        _expect_length(header, payload, FIXED_LENGTHS[0x2])
         exclusive, dependency, weight = _priority_fields(payload)
         return cls(**vars(header), exclusive=exclusive, stream_dependency=dependency, weight=weight)
 
@@ -324,7 +335,7 @@ class PingFrame(Frame):
 
     @classmethod
     def from_payload(cls, header: FrameHeader, payload: bytes) -> Self:
-        _expect_length(header, payload, 8)
+        _expect_length(header, payload, FIXED_LENGTHS[0x6])
         return cls(**vars(header), opaque_data=payload)
 
     def _details(self) -> list[str]:
@@ -548,7 +559,7 @@ def encode_frame(
     ``type`` is a name or code; ``flags`` an int or flag name(s).  No payload
     checks: making broken frames on purpose is part of the fun.
     """
-    codes = {name: code for code, (name, _) in FRAME_TYPES.items()}
+    codes = FRAME_TYPE_CODES
     if isinstance(type, str):
         if type not in codes:
             raise ValueError(f"unknown frame type {type!r}; known: {', '.join(codes)}")

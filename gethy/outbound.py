@@ -1,52 +1,62 @@
-"""The outbound buffer: response bodies waiting for flow-control window.
+"""The outbound buffer: response data waiting for flow-control window.
+
+Built in notebook 04 (send): `Outbound`, with `push`, `send_one` and `flush`.
 
 HTTP/2 lets a receiver limit how much DATA it accepts (RFC 9113 §5.2, §6.9):
 each stream has a send window and so does the whole connection, and a DATA
 frame may carry at most min(stream window, connection window, the peer's
 SETTINGS_MAX_FRAME_SIZE) bytes. An application, though, wants to hand over a
-whole body at once. So the body waits here, per stream, and `flush` moves as
-much of it into h2 as the windows allow, whenever they may have opened.
+whole body at once. So the body waits here, one queue per stream, and moves
+into h2 as the windows allow.
 
-`flush` is fair: it goes round the streams one DATA frame at a time, and a
-stream that was served moves to the back of the queue, so one large response
-cannot starve a small one.
+The buffer owns one rule: **send at once when nothing waits and the window
+allows, else queue.** A response pushed while no other stream waits sends
+its first frame straight into h2 (so the common small response never
+queues); anything else waits its turn in `flush`, which goes round the
+streams one DATA frame at a time and sends a served stream to the back of the
+line, so one large response cannot starve a small one.
+
+"At once" is bounded: bytes handed to h2 sit in h2's own buffer until the
+next `data_to_send()`, where nobody sees them. A server that stops collecting
+(its client does not read) must see its responses wait *here*, where they are
+counted; so at most `HANDOVER_LIMIT` bytes go at once between two collections.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections import deque
 from dataclasses import dataclass, field
 
 from h2.connection import H2Connection
-from h2.errors import ErrorCodes
 from h2.exceptions import StreamClosedError
 
 from gethy.stream import Headers
 
+#: Bytes `push` may hand to h2 at once before the next `data_to_send()` collects them.
+HANDOVER_LIMIT = 64 * 1024
+
 
 @dataclass
-class _Pending:
-    """What one stream still has to send, in order: body chunks, then its end."""
+class Pending:
+    """What one stream still has to send, in order: body pieces, then maybe its end."""
 
-    chunks: deque[bytes] = field(default_factory=deque)
+    pieces: deque[bytes] = field(default_factory=deque)
     size: int = 0
-    offset: int = 0  # bytes of chunks[0] already sent: never re-copy the rest of a big body
-    end_stream: bool = False
-    trailers: Headers | None = None
-    reset_after_end: ErrorCodes | None = None
+    offset: int = 0  # bytes of pieces[0] already sent: a big body is never re-copied
+    end_stream: bool = False  # end the stream once the pieces are sent...
+    trailers: Headers | None = None  # ...with these trailers, if any (RFC 9113 §8.1)
 
     def take(self, n: int) -> bytes:
-        """Remove and return the first `n` buffered bytes (copying only those)."""
+        """Remove and return the first `n` waiting bytes (copying only those)."""
         parts = []
         wanted = n
         while wanted:
-            chunk, start = self.chunks[0], self.offset
-            end = min(start + wanted, len(chunk))
-            parts.append(chunk if start == 0 and end == len(chunk) else chunk[start:end])
+            piece, start = self.pieces[0], self.offset
+            end = min(start + wanted, len(piece))
+            parts.append(piece if start == 0 and end == len(piece) else piece[start:end])
             wanted -= end - start
-            if end == len(chunk):
-                self.chunks.popleft()
+            if end == len(piece):
+                self.pieces.popleft()
                 self.offset = 0
             else:
                 self.offset = end
@@ -54,12 +64,21 @@ class _Pending:
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-class OutboundBuffer:
-    """Per-stream queues of response data, drained into h2 as windows open."""
+@dataclass(frozen=True)
+class Flushed:
+    """What one `flush` moved into h2: how many frames, and which responses it finished."""
 
-    def __init__(self) -> None:
-        # Insertion order is the round-robin order: a served stream moves to the end.
-        self._streams: dict[int, _Pending] = {}
+    frames: int = 0
+    finished: tuple[int, ...] = ()
+
+
+class Outbound:
+    """Response data waiting for window: one queue per stream, served round robin."""
+
+    def __init__(self, conn: H2Connection) -> None:
+        self.conn = conn
+        self.queues: dict[int, Pending] = {}  # insertion order = whose turn is next
+        self.handed_over = 0  # DATA bytes given to h2 since `collected()`
 
     def push(
         self,
@@ -68,97 +87,94 @@ class OutboundBuffer:
         *,
         end_stream: bool = False,
         trailers: Headers | None = None,
-        reset_after_end: ErrorCodes | None = None,
-    ) -> None:
-        """Queue `data` for `stream_id`; `end_stream` closes it after the data."""
-        pending = self._streams.get(stream_id)
+    ) -> bool:
+        """Queue `data` for `stream_id` (then its end, with `trailers` if any).
+
+        If nothing waits, one frame goes into h2 at once (and the end of the
+        stream, if that frame was its last data). Returns True when the
+        stream's response has now gone into h2 entirely.
+        """
+        nothing_waits = not self.queues and self.handed_over < HANDOVER_LIMIT
+        pending = self.queues.get(stream_id)
         if pending is None:
-            pending = self._streams[stream_id] = _Pending()
+            pending = self.queues[stream_id] = Pending()
         if data:
-            pending.chunks.append(bytes(data))
+            pending.pieces.append(bytes(data))
             pending.size += len(data)
         if end_stream:
             pending.end_stream = True
             pending.trailers = trailers
-            pending.reset_after_end = reset_after_end
+        if not nothing_waits:
+            return False  # never overtake streams already waiting for window
+        # One frame at once: a stream answered later in the same batch still gets its turn.
+        if self.send_one(stream_id) and stream_id in self.queues and not pending.size:
+            self.send_one(stream_id)  # all its data went: its end (or trailers) follows
+        return end_stream and stream_id not in self.queues
+
+    def send_one(self, stream_id: int) -> bool:
+        """Send one frame of `stream_id` if its windows allow; True if a frame went out.
+
+        A stream that is done leaves the line; one that was served goes to the
+        back. A window may be zero or negative (a SETTINGS change can make it
+        negative, RFC 9113 §6.9.2): then the stream waits for WINDOW_UPDATE.
+        """
+        pending = self.queues[stream_id]
+        conn = self.conn
+        try:
+            if pending.size:
+                # local_flow_control_window is min(stream window, connection window).
+                n = min(conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size)
+                if n <= 0:
+                    return False
+                data = pending.take(min(n, pending.size))
+                last = not pending.size and pending.end_stream and not pending.trailers
+                conn.send_data(stream_id, data, end_stream=last)
+                self.handed_over += len(data)
+            elif pending.end_stream:
+                if pending.trailers:
+                    conn.send_headers(stream_id, pending.trailers, end_stream=True)
+                else:
+                    conn.end_stream(stream_id)  # an empty DATA frame with END_STREAM
+                last = True
+            else:
+                del self.queues[stream_id]  # all sent so far; a later push queues it again
+                return False
+        except StreamClosedError:
+            del self.queues[stream_id]  # h2 closed it (a reset, reported separately)
+            return False
+        del self.queues[stream_id]
+        if not last:
+            self.queues[stream_id] = pending  # served: to the back of the line
+        return True
+
+    def flush(self) -> Flushed:
+        """Move queued data into h2, as far as the windows allow, one frame per turn."""
+        frames = 0
+        finished = []
+        progress = True
+        while progress:
+            progress = False
+            for stream_id in list(self.queues):  # a copy: send_one reorders the dict
+                if self.send_one(stream_id):
+                    progress = True
+                    frames += 1
+                    if stream_id not in self.queues:
+                        finished.append(stream_id)
+        return Flushed(frames, tuple(finished))
+
+    def collected(self) -> None:
+        """h2's bytes were collected (`data_to_send`): pushes may go at once again."""
+        self.handed_over = 0
 
     def pending(self, stream_id: int) -> int:
-        """How many body bytes of `stream_id` are still waiting."""
-        pending = self._streams.get(stream_id)
+        """Body bytes of `stream_id` still waiting."""
+        pending = self.queues.get(stream_id)
         return pending.size if pending else 0
 
     def total(self) -> int:
-        """How many body bytes are waiting on all streams."""
-        return sum(p.size for p in self._streams.values())
-
-    def __contains__(self, stream_id: int) -> bool:
-        return stream_id in self._streams
-
-    def __bool__(self) -> bool:
-        return bool(self._streams)
-
-    def stream_ids(self) -> set[int]:
-        """Streams with output still queued (data, or just their end)."""
-        return set(self._streams)
+        """Body bytes waiting on all streams together."""
+        return sum(pending.size for pending in self.queues.values())
 
     def drop(self, stream_id: int) -> None:
-        """Forget a stream's queued output (it was reset: never write it again)."""
-        self._streams.pop(stream_id, None)
-
-    def clear(self) -> None:
-        self._streams.clear()
-
-    def flush(self, conn: H2Connection) -> list[int]:
-        """Move queued data into `conn` as far as the windows allow.
-
-        Returns the ids of streams whose response has now been sent completely.
-        A stream whose window is zero or negative (a SETTINGS change can make it
-        negative, RFC 9113 §6.9.2) simply waits for a later flush.
-        """
-        finished: list[int] = []
-        streams = self._streams
-        progress = True
-        while streams and progress:
-            progress = False
-            for stream_id in list(streams):
-                pending = streams[stream_id]
-                try:
-                    if pending.size:
-                        n = min(  # local_flow_control_window includes the connection's
-                            conn.local_flow_control_window(stream_id),
-                            conn.max_outbound_frame_size,
-                            pending.size,
-                        )
-                        if n <= 0:
-                            continue  # shut for now; an END_STREAM or trailers elsewhere still go
-                        chunk = pending.take(n)
-                        last = not pending.size and pending.end_stream and not pending.trailers
-                        conn.send_data(stream_id, chunk, end_stream=last)
-                    elif pending.end_stream:
-                        if pending.trailers:
-                            conn.send_headers(stream_id, pending.trailers, end_stream=True)
-                        else:
-                            conn.end_stream(stream_id)  # an empty DATA frame, only for END_STREAM
-                        last = True
-                    else:
-                        continue  # everything sent so far; the application has more to come
-                except StreamClosedError:
-                    # h2 closed it (a reset reported separately): never write it again.
-                    del streams[stream_id]
-                    continue
-                progress = True
-                del streams[stream_id]
-                if last:
-                    finished.append(stream_id)
-                    if pending.reset_after_end is not None:
-                        _reset_if_open(conn, stream_id, pending.reset_after_end)
-                else:
-                    streams[stream_id] = pending  # to the back of the queue
-        return finished
-
-
-def _reset_if_open(conn: H2Connection, stream_id: int, error_code: ErrorCodes) -> None:
-    """RST_STREAM a stream unless the client has already closed its side too."""
-    # If both sides have ended, the stream is closed already and needs no reset.
-    with contextlib.suppress(StreamClosedError):
-        conn.reset_stream(stream_id, error_code)
+        """Forget a stream's queued output (it was reset: never send it now)."""
+        self.queues.pop(stream_id, None)

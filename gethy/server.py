@@ -56,7 +56,8 @@ from gethy.app import Handler, Request, Response, default_app
 from gethy.errors import SendError
 from gethy.events import ConnectionTerminatedEvent, RequestEvent, StreamResetEvent
 from gethy.frames import CONNECTION_PREFACE
-from gethy.protocol import HTTP2Protocol, looks_like_http1
+from gethy.protocol import HTTP2Protocol
+from gethy.sniff import looks_like_http1
 from gethy.stream import Stream
 
 __all__ = [
@@ -327,7 +328,7 @@ class ServerConnection(asyncio.Protocol):
             body = b"server busy: earlier responses are still waiting for you to read them\n"
             self.protocol.send(stream.stream_id, 503, [("retry-after", "1")], body)
             return
-        request = Request.from_stream(stream)
+        request = stream
         try:
             result = self.app(request)
         except Exception:
@@ -527,8 +528,7 @@ class ServerConnection(asyncio.Protocol):
 
     def _send_failed(self, request: Request, exc: SendError, *, headers_sent: bool = False) -> None:
         """A send was refused: either the stream is gone or the response was invalid."""
-        stream = self.protocol.h2_connection.streams.get(request.stream_id)
-        if self._lost or self.protocol.terminated or stream is None or stream.closed:
+        if self._lost or not self.protocol.stream_is_open(request.stream_id):
             # The client reset the stream (or the connection ended): nothing to answer.
             logger.debug("%s: stream %d: %s", self.peer, request.stream_id, exc)
             return

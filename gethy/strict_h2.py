@@ -1,5 +1,7 @@
 """Where h2 answers a misbehaving client differently from RFC 9113, and the fix.
 
+Not built in a notebook: notebook 08 (errors and attacks) shows why it is here.
+
 h2 does almost everything right, but a conformance suite (h2spec, and
 tests/test_conformance.py here) finds answers to bad input that RFC 9113
 words otherwise. `StrictH2Connection` is h2's `H2Connection` with those
@@ -20,13 +22,17 @@ is not public API, so each one is small and has a test that fails without it.
    peer may have sent them before it saw our RST_STREAM); h2 answered each
    late DATA frame with one more RST_STREAM.
 6. A GOAWAY never raises the last stream id an earlier one announced (§6.8).
+7. A client's GOAWAY with NO_ERROR lets the streams it opened finish (§6.8):
+   h2 closes the whole connection on any GOAWAY and drops the responses it
+   has queued, although the client still reads them.
 """
 
 from __future__ import annotations
 
 from h2.config import H2Configuration
-from h2.connection import H2Connection
+from h2.connection import ConnectionInputs, H2Connection
 from h2.errors import ErrorCodes
+from h2.events import ConnectionTerminated
 from h2.exceptions import (
     FrameDataMissingError,
     FrameTooLargeError,
@@ -37,12 +43,11 @@ from h2.frame_buffer import FrameBuffer
 from h2.utilities import SizeLimitDict
 from hpack import Decoder
 from hpack.exceptions import HPACKError, OversizedHeaderListError
-from hyperframe.frame import RstStreamFrame
+from hyperframe.frame import GoAwayFrame, RstStreamFrame
 
-SETTINGS = 0x4
-# Frame types whose payload has one fixed length: PRIORITY (§6.3),
-# RST_STREAM (§6.4), PING (§6.7), WINDOW_UPDATE (§6.9).
-FIXED_LENGTHS = {0x2: 5, 0x3: 4, 0x6: 8, 0x8: 4}
+from gethy.frames import FIXED_LENGTHS, FRAME_TYPE_CODES
+
+SETTINGS = FRAME_TYPE_CODES["SETTINGS"]
 
 
 class HeaderCheckedFrameBuffer(FrameBuffer):
@@ -111,6 +116,19 @@ class StrictH2Connection(H2Connection):
     def reset_stream(self, stream_id: int, error_code: ErrorCodes | int = 0) -> None:
         super().reset_stream(stream_id, error_code)
         self._reset_by_us[stream_id] = True  # remembered for fix 5 (the latest 1,000)
+
+    def _receive_goaway_frame(self, frame: GoAwayFrame):  # type: ignore[no-untyped-def]
+        if frame.error_code != ErrorCodes.NO_ERROR:
+            return super()._receive_goaway_frame(frame)
+        # Fix 7: the queued output stays; with streams open, so does the connection.
+        events = []
+        if not self.open_inbound_streams:
+            events = self.state_machine.process_input(ConnectionInputs.RECV_GOAWAY)
+        event = ConnectionTerminated()
+        event.error_code = ErrorCodes.NO_ERROR
+        event.last_stream_id = frame.last_stream_id
+        event.additional_data = frame.additional_data or None
+        return [], [*events, event]
 
     def _terminate_connection(self, error_code: ErrorCodes) -> None:
         # Fix 6: h2 would announce its highest stream id, even after a graceful GOAWAY.
