@@ -1,5 +1,7 @@
 """The command line: ``python -m gethy serve`` (or just ``gethy serve``).
 
+Not built in a notebook: notebook 00 starts the server it runs.
+
 Starts `gethy.server` with the default application (a JSON echo of each
 request, plus ``/bytes/N``), prints the URL and a curl command to try, and
 shuts down gracefully on Ctrl-C (GOAWAY, in-flight responses finish,

@@ -1,5 +1,8 @@
 """Behaviour checks: what any `HTTP2Protocol` must do, run against any class.
 
+Not built in a notebook: notebooks 03 and 04 run these checks after each piece
+the learner writes, and notebook 09 shows how a check is made.
+
 Each check drives a protocol with h2's real client through an `InMemoryPair`
 and asserts what a client would see. gethy's own tests run every check
 against `gethy.HTTP2Protocol`; the notebooks run the same checks against the

@@ -1,5 +1,7 @@
 """Student copies of the course notebooks: solutions out, checks kept, outputs cleared.
 
+Not built in a notebook: the teacher's tool for the exercise copies.
+
 The committed notebooks carry every exercise solved, between the comment lines
 ``### BEGIN SOLUTION`` and ``### END SOLUTION``, each followed by a check cell
 that asserts behaviour. A teacher hands out the copies this writes::

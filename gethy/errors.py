@@ -1,4 +1,7 @@
-"""Errors an application can make (remote errors become events, not exceptions)."""
+"""Errors an application can make (remote errors become events, not exceptions).
+
+Built in notebook 04 (send), where the class learns to refuse the application's mistakes.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """The events `HTTP2Protocol.receive` returns: what an application must act on.
 
+Built in notebook 03 (receive).
+
 h2 reports every frame-level happening (settings acknowledged, a ping, a
 window update...). An application serving requests needs only three things,
 so gethy reduces h2's events to these small frozen dataclasses, in the style

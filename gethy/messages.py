@@ -1,5 +1,7 @@
 """What makes a request malformed (RFC 9113 §8.1.1), so that only its stream pays.
 
+Not built in a notebook: notebook 08 (errors and attacks) shows why it is here.
+
 h2 can check request headers itself, but it answers a malformed request with
 GOAWAY, a connection error that also ends every other stream of the client.
 RFC 9113 §8.1.1 asks for a stream error instead: RST_STREAM with

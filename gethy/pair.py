@@ -1,5 +1,7 @@
 """An in-memory client/server pair: h2's client wired to an `HTTP2Protocol`.
 
+Not built in a notebook: the helper notebooks 03 and 04 run the learner's class in.
+
 No sockets, no threads, no clock: `step()` carries the client's bytes to the
 server and the server's bytes back, once each, in that order. Everything is
 deterministic, so tests and notebooks can make requests, decide when the

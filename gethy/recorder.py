@@ -1,5 +1,7 @@
 """A recorder for the life of a connection: every frame and every window change.
 
+Not built in a notebook: notebooks 03 and 04 plot what it records.
+
 Attach one to `HTTP2Protocol(recorder=Recorder())` and it logs, with a step
 counter (one step per `receive` or `data_to_send` call that moved bytes):
 

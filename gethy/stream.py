@@ -1,5 +1,7 @@
 """A request as the application sees it: one HTTP/2 stream, complete.
 
+Built in notebook 03 (receive).
+
 In HTTP/2 every request and its response travel on their own *stream*
 (RFC 9113 §5), a numbered sequence of frames inside the one connection.
 `HTTP2Protocol` gathers a stream's HEADERS, DATA and trailing HEADERS

@@ -1,5 +1,7 @@
 """TLS for HTTP/2: a self-signed certificate and an `ssl.SSLContext` that offers ``h2``.
 
+Not built in a notebook yet: notebook 07 (asyncio server) uses it for TLS with ALPN.
+
 Browsers speak HTTP/2 only over TLS, and they pick it during the TLS
 handshake with ALPN (RFC 7301): the client lists the protocols it knows, the
 server chooses ``h2`` (RFC 9113 §3.2). No upgrade dance, no extra round trip.

@@ -25,6 +25,7 @@ from gethy import (
     StreamResetEvent,
 )
 from gethy.checks import CHECKS, pattern, run_checks
+from gethy.core import Phase
 from gethy.frames import CONNECTION_PREFACE, decode_frame_header, decode_frames, encode_frame
 from gethy.pair import InMemoryPair
 
@@ -40,28 +41,28 @@ def test_behaviour_check(check):
 
 
 class NeverAcknowledges(HTTP2Protocol):
-    """The original gethy's flaw: received DATA is never handed back."""
+    """The original gethy's flaw: received DATA is buffered but never handed back."""
 
-    def _data_received(self, event, events):
-        request = self._requests.get(event.stream_id)
-        if request is not None:
-            request.chunks.append(event.data)
-            request.size += len(event.data)
+    def _data_received(self, event):
+        stream = self.streams.get(event.stream_id)
+        if stream is None:
+            return []
+        stream.buffered_data.append(event.data)
+        stream.received += len(event.data)
+        return self._stream_ended(stream) if event.stream_ended else []
 
 
 class IgnoresWindows(HTTP2Protocol):
     """Sends every body in one go, ignoring flow control (h2 itself would refuse,
-    so this one bypasses the outbound buffer's window arithmetic)."""
+    so this one writes its DATA frames past the outbound buffer and h2)."""
 
     def send_data(self, stream_id, data, *, end_stream=False):
-        self._check_body_allowed(stream_id, "send data on")
+        self._expect(stream_id, Phase.HEADERS_SENT, "send data on")
         for i in range(0, len(data), 16_384):
-            chunk = data[i : i + 16_384]
-            frame = encode_frame("DATA", 0, stream_id, chunk)
-            self._extra_output += frame
+            self._extra_output += encode_frame("DATA", 0, stream_id, data[i : i + 16_384])
         if end_stream:
             self._extra_output += encode_frame("DATA", "END_STREAM", stream_id, b"")
-            del self._sending[stream_id]
+            self._forget(stream_id)
 
 
 class NoPreface(HTTP2Protocol):
