@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import Any, ClassVar
 
 from h2.config import H2Configuration
 from h2.connection import H2Connection
@@ -75,32 +76,51 @@ class BareH2Connection:
 
     def receive(self, data: bytes, *, flush: bool = True) -> None:
         """Handle the client's bytes; `flush=False` keeps response data back (paused)."""
-        conn = self.conn
         try:
-            events = conn.receive_data(data)
+            events = self.conn.receive_data(data)
         except ProtocolError:
             self.closed = True  # h2 queued the GOAWAY (RFC 9113 §5.4.1): write it, then close
             return
+        handlers = self._HANDLERS
         for event in events:
-            kind = type(event)
-            if kind is RequestReceived:
-                self._requests[event.stream_id] = (event.headers, [])
-            elif kind is DataReceived:
-                conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-                request = self._requests.get(event.stream_id)
-                if request is not None:
-                    request[1].append(event.data)
-            elif kind is StreamEnded:
-                request = self._requests.pop(event.stream_id, None)
-                if request is not None:
-                    self._answer(event.stream_id, *request)
-            elif kind is StreamReset:
-                self._requests.pop(event.stream_id, None)
-                self._unsent.pop(event.stream_id, None)
-            elif kind is ConnectionTerminated:
-                self.closed = True
+            handler = handlers.get(type(event))
+            if handler is not None:
+                handler(self, event)
         if flush and self._unsent:
             self.flush()
+
+    def _request_received(self, event: RequestReceived) -> None:
+        self._requests[event.stream_id] = (event.headers, [])
+
+    def _data_received(self, event: DataReceived) -> None:
+        """Hand the window back at once (RFC 9113 §6.9.1), then keep the data."""
+        self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+        request = self._requests.get(event.stream_id)
+        if request is not None:
+            request[1].append(event.data)
+
+    def _stream_ended(self, event: StreamEnded) -> None:
+        request = self._requests.pop(event.stream_id, None)
+        if request is not None:
+            self._answer(event.stream_id, *request)
+
+    def _stream_reset(self, event: StreamReset) -> None:
+        """Forget the stream at once, so that no pending send touches it."""
+        self._requests.pop(event.stream_id, None)
+        self._unsent.pop(event.stream_id, None)
+
+    def _connection_terminated(self, event: ConnectionTerminated) -> None:
+        self.closed = True
+
+    # One dict lookup and one call per event; h2's other events need nothing from us. Kept
+    # on the class, not bound per connection: no cycle keeps a closed connection alive.
+    _HANDLERS: ClassVar[dict[type, Callable[[BareH2Connection, Any], None]]] = {
+        RequestReceived: _request_received,
+        DataReceived: _data_received,
+        StreamEnded: _stream_ended,
+        StreamReset: _stream_reset,
+        ConnectionTerminated: _connection_terminated,
+    }
 
     def _answer(self, stream_id: int, headers: Headers, chunks: list[bytes]) -> None:
         method = path = ""

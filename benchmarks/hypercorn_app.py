@@ -35,24 +35,53 @@ Send = Callable[[Message], Awaitable[None]]
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     """The ASGI application: gather the body, answer with `benchmarks.answers.answer`."""
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await _lifespan(receive, send)
+        return
     if scope["type"] != "http":
         return
+    body = await _request_body(receive)
+    if body is None:
+        return
+    path, headers = _request_headers(scope)
+    status, response_headers, data = answer(scope["method"], path, headers, body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.encode(), v.encode()) for k, v in response_headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    """Acknowledge startup and shutdown: there is nothing to set up or tear down."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _request_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None if the client went away before its end."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            break
-    # ASGI gives the pseudo-headers as scope fields; rebuild them as gethy sees them.
+            return b"".join(chunks)
+
+
+def _request_headers(scope: Scope) -> tuple[str, list[tuple[str, str]]]:
+    """The path and header list as gethy sees them.
+
+    ASGI gives the pseudo-headers as scope fields: rebuild them, in front.
+    """
     path = scope["raw_path"].decode("latin-1")
     if scope.get("query_string"):
         path += "?" + scope["query_string"].decode("latin-1")
@@ -72,15 +101,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     if authority is not None:
         headers.append((":authority", authority))
     headers.extend(rest)
-    status, response_headers, body = answer(scope["method"], path, headers, b"".join(chunks))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(k.encode(), v.encode()) for k, v in response_headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    return path, headers
 
 
 def make_config(host: str, port: int) -> Any:

@@ -73,60 +73,13 @@ def record_client_bytes(case: MicroCase, respond: Respond | None = None) -> list
     recording only to servers giving the same answers (`respond`, by default
     `fixed_answers`), or the server's windows run dry and the replay stalls.
     """
-    client = H2Connection(H2Configuration(client_side=True, header_encoding="utf-8"))
-    client.initiate_connection()
+    client = _RecordingClient(case)
     server = BareH2Connection(respond or fixed_answers(case))
     server_out = server.conn.data_to_send()
-    body = b"x" * case.body_size
-    request_headers = [
-        (":method", case.method),
-        (":path", case.path),
-        (":scheme", "http"),
-        (":authority", "127.0.0.1"),
-        ("user-agent", "gethy-micro-benchmark"),
-    ]
-    if body:
-        request_headers.append(("content-length", str(len(body))))
     chunks: list[bytes] = []
-    to_start = case.requests
-    open_streams: set[int] = set()
-    uploads: dict[int, int] = {}  # stream id -> request body bytes sent
     for _ in range(100 * case.requests + 1000):  # bounded: a stuck exchange raises below
-        if server_out:
-            for event in client.receive_data(server_out):
-                if isinstance(event, h2.events.DataReceived):
-                    client.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-                elif isinstance(event, h2.events.StreamEnded):
-                    open_streams.discard(event.stream_id)
-                elif isinstance(event, (h2.events.StreamReset, h2.events.ConnectionTerminated)):
-                    raise RuntimeError(f"recording {case.name}: server sent {event}")
-        while to_start and len(open_streams) < case.concurrency:
-            stream_id = client.get_next_available_stream_id()
-            client.send_headers(stream_id, request_headers, end_stream=not body)
-            open_streams.add(stream_id)
-            to_start -= 1
-            if body:
-                uploads[stream_id] = 0
-        for stream_id in list(uploads):
-            sent = uploads[stream_id]
-            while sent < len(body):
-                size = min(
-                    client.local_flow_control_window(stream_id),
-                    client.max_outbound_frame_size,
-                    len(body) - sent,
-                )
-                if size <= 0:
-                    break
-                client.send_data(
-                    stream_id, body[sent : sent + size], end_stream=sent + size == len(body)
-                )
-                sent += size
-            if sent == len(body):
-                del uploads[stream_id]
-            else:
-                uploads[stream_id] = sent
-        data = client.data_to_send()
-        if not data and not open_streams and not to_start:
+        data = client.round_trip(server_out)
+        if not data and client.done:
             return chunks
         if not data:
             raise RuntimeError(f"recording {case.name}: the exchange is stuck")
@@ -134,6 +87,83 @@ def record_client_bytes(case: MicroCase, respond: Respond | None = None) -> list
         server.receive(data)
         server_out = server.conn.data_to_send()
     raise RuntimeError(f"recording {case.name}: did not finish")
+
+
+class _RecordingClient:
+    """The h2 client of a recording: `concurrency` requests open at a time, as h2load ``-m``."""
+
+    def __init__(self, case: MicroCase) -> None:
+        self.case = case
+        self.conn = H2Connection(H2Configuration(client_side=True, header_encoding="utf-8"))
+        self.conn.initiate_connection()
+        self.body = b"x" * case.body_size
+        self.headers = [
+            (":method", case.method),
+            (":path", case.path),
+            (":scheme", "http"),
+            (":authority", "127.0.0.1"),
+            ("user-agent", "gethy-micro-benchmark"),
+        ]
+        if self.body:
+            self.headers.append(("content-length", str(len(self.body))))
+        self.to_start = case.requests
+        self.open_streams: set[int] = set()
+        self.uploads: dict[int, int] = {}  # stream id -> request body bytes sent
+
+    @property
+    def done(self) -> bool:
+        """Every request started and answered."""
+        return not self.open_streams and not self.to_start
+
+    def round_trip(self, server_out: bytes) -> bytes:
+        """Read what the server wrote, then return what the client writes in one go."""
+        if server_out:
+            self.read(server_out)
+        self.start_requests()
+        self.upload()
+        return self.conn.data_to_send()
+
+    def read(self, server_out: bytes) -> None:
+        """Acknowledge response data (the WINDOW_UPDATEs, RFC 9113 §6.9) and note ended streams."""
+        for event in self.conn.receive_data(server_out):
+            if isinstance(event, h2.events.DataReceived):
+                self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, h2.events.StreamEnded):
+                self.open_streams.discard(event.stream_id)
+            elif isinstance(event, (h2.events.StreamReset, h2.events.ConnectionTerminated)):
+                raise RuntimeError(f"recording {self.case.name}: server sent {event}")
+
+    def start_requests(self) -> None:
+        """Open requests until `concurrency` are in flight or all have been started."""
+        while self.to_start and len(self.open_streams) < self.case.concurrency:
+            stream_id = self.conn.get_next_available_stream_id()
+            self.conn.send_headers(stream_id, self.headers, end_stream=not self.body)
+            self.open_streams.add(stream_id)
+            self.to_start -= 1
+            if self.body:
+                self.uploads[stream_id] = 0
+
+    def upload(self) -> None:
+        """Send request bodies as far as the server's windows allow (RFC 9113 §6.9)."""
+        body = self.body
+        for stream_id in list(self.uploads):
+            sent = self.uploads[stream_id]
+            while sent < len(body):
+                size = min(
+                    self.conn.local_flow_control_window(stream_id),
+                    self.conn.max_outbound_frame_size,
+                    len(body) - sent,
+                )
+                if size <= 0:
+                    break
+                self.conn.send_data(
+                    stream_id, body[sent : sent + size], end_stream=sent + size == len(body)
+                )
+                sent += size
+            if sent == len(body):
+                del self.uploads[stream_id]
+            else:
+                self.uploads[stream_id] = sent
 
 
 def feed_gethy(chunks: list[bytes], respond: Respond) -> list[bytes]:

@@ -51,35 +51,56 @@ def fetch(
     deadline = time.monotonic() + timeout
     with socket.create_connection((host, port), timeout=timeout) as sock:
         while True:
-            while sent < len(body):  # the request body, as the server's windows allow
-                size = min(
-                    conn.local_flow_control_window(stream_id),
-                    conn.max_outbound_frame_size,
-                    len(body) - sent,
-                )
-                if size <= 0:
-                    break
-                conn.send_data(
-                    stream_id, body[sent : sent + size], end_stream=sent + size == len(body)
-                )
-                sent += size
+            sent = _send_body(conn, stream_id, body, sent)
             sock.sendall(conn.data_to_send())
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no complete answer to {method} {path} within {timeout} s")
             data = sock.recv(1 << 16)
             if not data:
                 raise ConnectionError(f"connection closed before the answer to {method} {path}")
-            for event in conn.receive_data(data):
-                if isinstance(event, h2.events.ResponseReceived):
-                    reply.headers = dict(event.headers)  # type: ignore[arg-type]
-                    reply.status = int(reply.headers[":status"])
-                elif isinstance(event, h2.events.DataReceived):
-                    reply.body += event.data
-                    conn.acknowledge_received_data(event.flow_controlled_length, stream_id)
-                elif isinstance(event, h2.events.StreamEnded):
-                    return reply
-                elif isinstance(event, (h2.events.StreamReset, h2.events.ConnectionTerminated)):
-                    raise ConnectionError(f"{method} {path}: {event}")
+            events = conn.receive_data(data)
+            if _read_reply(conn, stream_id, events, reply, f"{method} {path}"):
+                return reply
+
+
+def _send_body(conn: H2Connection, stream_id: int, body: bytes, sent: int) -> int:
+    """Queue more of the request body, as the server's windows allow (RFC 9113 §6.9).
+
+    Returns how many body bytes are now sent; the last frame carries END_STREAM.
+    """
+    while sent < len(body):
+        size = min(
+            conn.local_flow_control_window(stream_id),
+            conn.max_outbound_frame_size,
+            len(body) - sent,
+        )
+        if size <= 0:
+            break
+        conn.send_data(stream_id, body[sent : sent + size], end_stream=sent + size == len(body))
+        sent += size
+    return sent
+
+
+def _read_reply(
+    conn: H2Connection, stream_id: int, events: list[h2.events.Event], reply: Reply, request: str
+) -> bool:
+    """Fill `reply` from h2's events; True once the response is complete.
+
+    Response data is acknowledged as it comes, so that the server's windows
+    never run dry; a reset or GOAWAY raises ConnectionError.
+    """
+    for event in events:
+        if isinstance(event, h2.events.ResponseReceived):
+            reply.headers = dict(event.headers)  # type: ignore[arg-type]
+            reply.status = int(reply.headers[":status"])
+        elif isinstance(event, h2.events.DataReceived):
+            reply.body += event.data
+            conn.acknowledge_received_data(event.flow_controlled_length, stream_id)
+        elif isinstance(event, h2.events.StreamEnded):
+            return True
+        elif isinstance(event, (h2.events.StreamReset, h2.events.ConnectionTerminated)):
+            raise ConnectionError(f"{request}: {event}")
+    return False
 
 
 def comparable(kind: Kind, reply: Reply) -> object:

@@ -71,17 +71,34 @@ def request_problem(headers: Headers) -> str | None:
         problem = field_problem(name, value)
         if problem:
             return problem
+    return _required_pseudo_problem(pseudo)
+
+
+def _required_pseudo_problem(pseudo: dict[str, str]) -> str | None:
+    """Which pseudo-headers a request lacks or must not have (§8.3.1, §8.5), or None.
+
+    Apart from `request_problem`'s loop because these rules need the whole
+    section: they judge which pseudo-headers came, not each one as it comes.
+    """
     method = pseudo.get(":method")
     if not method:
         return "no :method (§8.3.1)"
     if method == "CONNECT" and ":protocol" not in pseudo:
-        if ":scheme" in pseudo or ":path" in pseudo or ":authority" not in pseudo:
-            return "a CONNECT request needs :authority and no :scheme or :path (§8.5)"
-        return None
+        return _connect_problem(pseudo)
     if not pseudo.get(":scheme"):
         return "no :scheme (§8.3.1)"
     if not pseudo.get(":path"):
         return "no :path, or an empty one (§8.3.1)"
+    return None
+
+
+def _connect_problem(pseudo: dict[str, str]) -> str | None:
+    """A plain CONNECT (§8.5) names only where to tunnel: :authority, no :scheme or :path.
+
+    An extended CONNECT, with :protocol (RFC 8441), follows the regular rules instead.
+    """
+    if ":scheme" in pseudo or ":path" in pseudo or ":authority" not in pseudo:
+        return "a CONNECT request needs :authority and no :scheme or :path (§8.5)"
     return None
 
 

@@ -135,55 +135,89 @@ class Outcome:
 
 def judge(client: FrameClient, expect: Expect) -> Outcome:
     """Watch the connection and compare what the server does with `expect`."""
-    is_goaway = lambda f: isinstance(f, GoAwayFrame)  # noqa: E731
-    if expect.kind == "close":
-        goaway = client.expect(is_goaway, WAIT)
+    return _JUDGES[expect.kind](client, expect)
+
+
+def _is_goaway(frame: Frame) -> bool:
+    return isinstance(frame, GoAwayFrame)
+
+
+def _judge_close(client: FrameClient, expect: Expect) -> Outcome:
+    """The connection must close; a GOAWAY before it is reported, whatever its code."""
+    goaway = client.expect(_is_goaway, WAIT)
+    closed = client.wait_closed(WAIT)
+    seen = f"GOAWAY {goaway.error_name}, " if isinstance(goaway, GoAwayFrame) else ""
+    return Outcome(closed, f"{seen}{'closed' if closed else 'left open'}")
+
+
+def _judge_connection_error(client: FrameClient, expect: Expect) -> Outcome:
+    """§5.4.1: GOAWAY with one of the expected codes, then the connection closes."""
+    goaway = client.expect(_is_goaway, WAIT)
+    closed = client.wait_closed(WAIT)
+    if not isinstance(goaway, GoAwayFrame):
+        return Outcome(False, "closed without GOAWAY" if closed else _nothing(client))
+    ok = goaway.error_name in expect.codes and closed
+    return Outcome(ok, f"GOAWAY {goaway.error_name}, {'closed' if closed else 'left open'}")
+
+
+def _judge_stream_error(client: FrameClient, expect: Expect) -> Outcome:
+    """§5.4.2: RST_STREAM on the stream, the connection still working.
+
+    For "stream_error" a connection error with the same code is accepted too
+    (§5.4.1); "rst_stream" takes RST_STREAM only.
+    """
+    answer = client.expect(
+        lambda f: _is_goaway(f) or (f.type == "RST_STREAM" and f.stream_id == expect.stream_id),
+        WAIT,
+    )
+    if isinstance(answer, GoAwayFrame):
         closed = client.wait_closed(WAIT)
-        seen = f"GOAWAY {goaway.error_name}, " if isinstance(goaway, GoAwayFrame) else ""
-        return Outcome(closed, f"{seen}{'closed' if closed else 'left open'}")
+        ok = expect.kind == "stream_error" and answer.error_name in expect.codes and closed
+        return Outcome(ok, f"GOAWAY {answer.error_name} (connection error), closed")
+    if answer is None:
+        return Outcome(False, _nothing(client))
+    code = answer.error_name  # type: ignore[attr-defined]
+    still_works = _ping_answered(client)
+    observed = f"RST_STREAM {code}" + ("" if still_works else ", but the connection died")
+    return Outcome(code in expect.codes and still_works, observed)
 
-    if expect.kind == "connection_error":
-        goaway = client.expect(is_goaway, WAIT)
-        closed = client.wait_closed(WAIT)
-        if not isinstance(goaway, GoAwayFrame):
-            return Outcome(False, "closed without GOAWAY" if closed else _nothing(client))
-        ok = goaway.error_name in expect.codes and closed
-        return Outcome(ok, f"GOAWAY {goaway.error_name}, {'closed' if closed else 'left open'}")
 
-    if expect.kind in ("stream_error", "rst_stream"):
-        answer = client.expect(
-            lambda f: is_goaway(f) or (f.type == "RST_STREAM" and f.stream_id == expect.stream_id),
-            WAIT,
-        )
-        if isinstance(answer, GoAwayFrame):
-            closed = client.wait_closed(WAIT)
-            ok = expect.kind == "stream_error" and answer.error_name in expect.codes and closed
-            return Outcome(ok, f"GOAWAY {answer.error_name} (connection error), closed")
-        if answer is None:
-            return Outcome(False, _nothing(client))
-        code = answer.error_name  # type: ignore[attr-defined]
-        still_works = _ping_answered(client)
-        observed = f"RST_STREAM {code}" + ("" if still_works else ", but the connection died")
-        return Outcome(code in expect.codes and still_works, observed)
+def _judge_ignored(client: FrameClient, expect: Expect) -> Outcome:
+    """Ignored input (unknown frame types and settings: §4.1, §5.5, §6.5.2): PING still works."""
+    works = _ping_answered(client)
+    return Outcome(works, "ignored; PING answered" if works else _nothing(client))
 
-    if expect.kind == "ping":
-        works = _ping_answered(client)
-        return Outcome(works, "ignored; PING answered" if works else _nothing(client))
 
-    if expect.kind == "response":
-        sid = expect.stream_id
-        headers = client.expect(lambda f: isinstance(f, HeadersFrame) and f.stream_id == sid, WAIT)
-        if headers is None:
-            return Outcome(False, _nothing(client))
-        client.expect(lambda f: f.stream_id == sid and "END_STREAM" in f.flags, WAIT)
-        status = dict(client.responses.get(sid, [])).get(":status", "?")
-        return Outcome(status == "200", f"response :status {status}")
+def _judge_response(client: FrameClient, expect: Expect) -> Outcome:
+    """A complete response on the stream, with :status 200."""
+    sid = expect.stream_id
+    headers = client.expect(lambda f: isinstance(f, HeadersFrame) and f.stream_id == sid, WAIT)
+    if headers is None:
+        return Outcome(False, _nothing(client))
+    client.expect(lambda f: f.stream_id == sid and "END_STREAM" in f.flags, WAIT)
+    status = dict(client.responses.get(sid, [])).get(":status", "?")
+    return Outcome(status == "200", f"response :status {status}")
 
-    assert expect.kind == "frame" and expect.frame is not None
-    frame = client.expect(lambda f: expect.frame(f) or is_goaway(f), WAIT)  # type: ignore[misc]
+
+def _judge_frame(client: FrameClient, expect: Expect) -> Outcome:
+    """A frame matching `expect.frame` arrives before any GOAWAY."""
+    assert expect.frame is not None
+    frame = client.expect(lambda f: expect.frame(f) or _is_goaway(f), WAIT)  # type: ignore[misc]
     if frame is None or isinstance(frame, GoAwayFrame):
         return Outcome(False, _nothing(client))
     return Outcome(True, expect.text)
+
+
+# One judge per `Expect.kind`.
+_JUDGES: dict[str, Callable[[FrameClient, Expect], Outcome]] = {
+    "close": _judge_close,
+    "connection_error": _judge_connection_error,
+    "stream_error": _judge_stream_error,
+    "rst_stream": _judge_stream_error,
+    "ping": _judge_ignored,
+    "response": _judge_response,
+    "frame": _judge_frame,
+}
 
 
 def _ping_answered(client: FrameClient) -> bool:

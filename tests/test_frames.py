@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from typing import Any
 
 import h2.connection
 import hyperframe.frame as hf
@@ -88,51 +90,89 @@ def assert_agrees(ours: Frame, theirs: hf.Frame, length: int, raw: bytes) -> Non
     assert set(ours.flags) == set(theirs.flags)  # hyperframe: an unordered set of names
     assert len(ours.flags) == len(set(ours.flags))
 
-    # hyperframe says pad_length=0 when PADDED is absent; we say None.
-    pad = getattr(theirs, "pad_length", 0) if "PADDED" in theirs.flags else None
-    if isinstance(ours, DataFrame):
-        assert (ours.data, ours.pad_length) == (theirs.data, pad)
-    elif isinstance(ours, HeadersFrame):
-        assert (ours.header_block_fragment, ours.pad_length) == (theirs.data, pad)
-        if "PRIORITY" in theirs.flags:
-            assert (ours.exclusive, ours.stream_dependency, ours.weight) == (
-                theirs.exclusive,
-                theirs.depends_on,
-                theirs.stream_weight,
-            )
-        else:  # hyperframe leaves its defaults (False, 0, 0) in place
-            assert (ours.exclusive, ours.stream_dependency, ours.weight) == (None, None, None)
-    elif isinstance(ours, PriorityFrame):
-        assert (ours.exclusive, ours.stream_dependency, ours.weight) == (
-            theirs.exclusive,
-            theirs.depends_on,
-            theirs.stream_weight,
-        )
-    elif isinstance(ours, RstStreamFrame):
-        assert ours.error_code == theirs.error_code
-    elif isinstance(ours, SettingsFrame):
-        assert dict(ours.settings) == theirs.settings
-        assert len(ours.settings) == length // 6
-    elif isinstance(ours, PushPromiseFrame):
-        assert (ours.promised_stream_id, ours.header_block_fragment, ours.pad_length) == (
-            theirs.promised_stream_id,
-            theirs.data,
-            pad,
-        )
-    elif isinstance(ours, PingFrame):
-        assert ours.opaque_data == theirs.opaque_data
-    elif isinstance(ours, GoAwayFrame):
-        assert (ours.last_stream_id, ours.error_code, ours.additional_debug_data) == (
-            theirs.last_stream_id,
-            theirs.error_code,
-            theirs.additional_data,
-        )
-    elif isinstance(ours, WindowUpdateFrame):
-        assert ours.window_size_increment == theirs.window_increment
-    elif isinstance(ours, ContinuationFrame):
-        assert ours.header_block_fragment == theirs.data
-    else:  # pragma: no cover
+    agrees = _PAYLOAD_AGREES.get(type(ours))
+    if agrees is None:  # pragma: no cover
         pytest.fail(f"no comparison for {ours!r}")
+    agrees(ours, theirs, length)
+
+
+def _hyper_pad(theirs: Any) -> int | None:
+    """hyperframe says pad_length=0 when PADDED is absent; we say None."""
+    return getattr(theirs, "pad_length", 0) if "PADDED" in theirs.flags else None
+
+
+def _priority_fields(frame: Any) -> tuple[object, object, object]:
+    """hyperframe's names for the priority fields, in our order."""
+    return (frame.exclusive, frame.depends_on, frame.stream_weight)
+
+
+def _data_agrees(ours: DataFrame, theirs: Any, length: int) -> None:
+    assert (ours.data, ours.pad_length) == (theirs.data, _hyper_pad(theirs))
+
+
+def _headers_agrees(ours: HeadersFrame, theirs: Any, length: int) -> None:
+    assert (ours.header_block_fragment, ours.pad_length) == (theirs.data, _hyper_pad(theirs))
+    ours_priority = (ours.exclusive, ours.stream_dependency, ours.weight)
+    if "PRIORITY" in theirs.flags:
+        assert ours_priority == _priority_fields(theirs)
+    else:  # hyperframe leaves its defaults (False, 0, 0) in place
+        assert ours_priority == (None, None, None)
+
+
+def _priority_agrees(ours: PriorityFrame, theirs: Any, length: int) -> None:
+    assert (ours.exclusive, ours.stream_dependency, ours.weight) == _priority_fields(theirs)
+
+
+def _rst_stream_agrees(ours: RstStreamFrame, theirs: Any, length: int) -> None:
+    assert ours.error_code == theirs.error_code
+
+
+def _settings_agrees(ours: SettingsFrame, theirs: Any, length: int) -> None:
+    assert dict(ours.settings) == theirs.settings
+    assert len(ours.settings) == length // 6
+
+
+def _push_promise_agrees(ours: PushPromiseFrame, theirs: Any, length: int) -> None:
+    assert (ours.promised_stream_id, ours.header_block_fragment, ours.pad_length) == (
+        theirs.promised_stream_id,
+        theirs.data,
+        _hyper_pad(theirs),
+    )
+
+
+def _ping_agrees(ours: PingFrame, theirs: Any, length: int) -> None:
+    assert ours.opaque_data == theirs.opaque_data
+
+
+def _goaway_agrees(ours: GoAwayFrame, theirs: Any, length: int) -> None:
+    assert (ours.last_stream_id, ours.error_code, ours.additional_debug_data) == (
+        theirs.last_stream_id,
+        theirs.error_code,
+        theirs.additional_data,
+    )
+
+
+def _window_update_agrees(ours: WindowUpdateFrame, theirs: Any, length: int) -> None:
+    assert ours.window_size_increment == theirs.window_increment
+
+
+def _continuation_agrees(ours: ContinuationFrame, theirs: Any, length: int) -> None:
+    assert ours.header_block_fragment == theirs.data
+
+
+# The payload fields of each frame type, compared with hyperframe's names for them.
+_PAYLOAD_AGREES: dict[type[Frame], Callable[[Any, Any, int], None]] = {
+    DataFrame: _data_agrees,
+    HeadersFrame: _headers_agrees,
+    PriorityFrame: _priority_agrees,
+    RstStreamFrame: _rst_stream_agrees,
+    SettingsFrame: _settings_agrees,
+    PushPromiseFrame: _push_promise_agrees,
+    PingFrame: _ping_agrees,
+    GoAwayFrame: _goaway_agrees,
+    WindowUpdateFrame: _window_update_agrees,
+    ContinuationFrame: _continuation_agrees,
+}
 
 
 def check_against_hyperframe(frame: hf.Frame) -> Frame:
@@ -481,50 +521,86 @@ def _padded(flags: list[str], pad: int | None) -> dict[str, object]:
 def hyper_frames(draw: st.DrawFn) -> hf.Frame:
     """Any of the ten frame types, built and serialised by hyperframe."""
     kind = draw(st.sampled_from(sorted(OUR_CLASS)))
-    if kind == "DATA":
-        flags = _padded(draw(_flags("END_STREAM")), draw(pads))
-        return hf.DataFrame(draw(stream_ids), data=draw(payloads), **flags)
-    if kind == "HEADERS":
-        kwargs = _padded(draw(_flags("END_STREAM", "END_HEADERS")), draw(pads))
-        if draw(st.booleans()):
-            kwargs["flags"] = [*kwargs["flags"], "PRIORITY"]
-            kwargs.update(draw(priorities))
-        return hf.HeadersFrame(draw(stream_ids), data=draw(payloads), **kwargs)
-    if kind == "PRIORITY":
-        return hf.PriorityFrame(draw(stream_ids), **draw(priorities))
-    if kind == "RST_STREAM":
-        return hf.RstStreamFrame(draw(stream_ids), error_code=draw(st.integers(0, 2**32 - 1)))
-    if kind == "SETTINGS":
-        if draw(st.booleans()):
-            return hf.SettingsFrame(0, flags=["ACK"])
-        # hyperframe serialises identifiers as `id & 0xFF`, so stay below 256 here.
-        values = st.dictionaries(st.integers(0, 255), st.integers(0, 2**32 - 1), max_size=10)
-        return hf.SettingsFrame(0, settings=draw(values))
-    if kind == "PUSH_PROMISE":
-        flags = _padded(draw(_flags("END_HEADERS")), draw(pads))
-        promised = 2 * draw(st.integers(1, MAX_STREAM // 2))  # hyperframe insists on even
-        return hf.PushPromiseFrame(
-            draw(stream_ids), promised_stream_id=promised, data=draw(payloads), **flags
-        )
-    if kind == "PING":
-        return hf.PingFrame(
-            0, opaque_data=draw(st.binary(min_size=8, max_size=8)), flags=draw(_flags("ACK"))
-        )
-    if kind == "GOAWAY":
-        return hf.GoAwayFrame(
-            0,
-            last_stream_id=draw(st.integers(0, MAX_STREAM)),
-            error_code=draw(st.integers(0, 2**32 - 1)),
-            additional_data=draw(payloads),
-        )
-    if kind == "WINDOW_UPDATE":
-        return hf.WindowUpdateFrame(
-            draw(st.integers(0, MAX_STREAM)), window_increment=draw(st.integers(1, MAX_STREAM))
-        )
-    assert kind == "CONTINUATION"
+    return _HYPER_BUILDERS[kind](draw)
+
+
+def _draw_data(draw: st.DrawFn) -> hf.Frame:
+    flags = _padded(draw(_flags("END_STREAM")), draw(pads))
+    return hf.DataFrame(draw(stream_ids), data=draw(payloads), **flags)
+
+
+def _draw_headers(draw: st.DrawFn) -> hf.Frame:
+    kwargs = _padded(draw(_flags("END_STREAM", "END_HEADERS")), draw(pads))
+    if draw(st.booleans()):
+        kwargs["flags"] = [*kwargs["flags"], "PRIORITY"]
+        kwargs.update(draw(priorities))
+    return hf.HeadersFrame(draw(stream_ids), data=draw(payloads), **kwargs)
+
+
+def _draw_priority(draw: st.DrawFn) -> hf.Frame:
+    return hf.PriorityFrame(draw(stream_ids), **draw(priorities))
+
+
+def _draw_rst_stream(draw: st.DrawFn) -> hf.Frame:
+    return hf.RstStreamFrame(draw(stream_ids), error_code=draw(st.integers(0, 2**32 - 1)))
+
+
+def _draw_settings(draw: st.DrawFn) -> hf.Frame:
+    if draw(st.booleans()):
+        return hf.SettingsFrame(0, flags=["ACK"])
+    # hyperframe serialises identifiers as `id & 0xFF`, so stay below 256 here.
+    values = st.dictionaries(st.integers(0, 255), st.integers(0, 2**32 - 1), max_size=10)
+    return hf.SettingsFrame(0, settings=draw(values))
+
+
+def _draw_push_promise(draw: st.DrawFn) -> hf.Frame:
+    flags = _padded(draw(_flags("END_HEADERS")), draw(pads))
+    promised = 2 * draw(st.integers(1, MAX_STREAM // 2))  # hyperframe insists on even
+    return hf.PushPromiseFrame(
+        draw(stream_ids), promised_stream_id=promised, data=draw(payloads), **flags
+    )
+
+
+def _draw_ping(draw: st.DrawFn) -> hf.Frame:
+    return hf.PingFrame(
+        0, opaque_data=draw(st.binary(min_size=8, max_size=8)), flags=draw(_flags("ACK"))
+    )
+
+
+def _draw_goaway(draw: st.DrawFn) -> hf.Frame:
+    return hf.GoAwayFrame(
+        0,
+        last_stream_id=draw(st.integers(0, MAX_STREAM)),
+        error_code=draw(st.integers(0, 2**32 - 1)),
+        additional_data=draw(payloads),
+    )
+
+
+def _draw_window_update(draw: st.DrawFn) -> hf.Frame:
+    return hf.WindowUpdateFrame(
+        draw(st.integers(0, MAX_STREAM)), window_increment=draw(st.integers(1, MAX_STREAM))
+    )
+
+
+def _draw_continuation(draw: st.DrawFn) -> hf.Frame:
     return hf.ContinuationFrame(
         draw(stream_ids), data=draw(payloads), flags=draw(_flags("END_HEADERS"))
     )
+
+
+# One builder per frame type, by the names `OUR_CLASS` uses.
+_HYPER_BUILDERS: dict[str, Callable[[st.DrawFn], hf.Frame]] = {
+    "DATA": _draw_data,
+    "HEADERS": _draw_headers,
+    "PRIORITY": _draw_priority,
+    "RST_STREAM": _draw_rst_stream,
+    "SETTINGS": _draw_settings,
+    "PUSH_PROMISE": _draw_push_promise,
+    "PING": _draw_ping,
+    "GOAWAY": _draw_goaway,
+    "WINDOW_UPDATE": _draw_window_update,
+    "CONTINUATION": _draw_continuation,
+}
 
 
 def _hyperframe_rejects_own_padding(frame: hf.Frame) -> bool:
