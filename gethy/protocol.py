@@ -49,6 +49,7 @@ from gethy.events import (
 )
 from gethy.messages import field_problem, request_problem, trailers_problem
 from gethy.outbound import OutboundBuffer
+from gethy.sniff import looks_like_http1
 from gethy.stream import Headers, Stream
 from gethy.strict_h2 import StrictH2Connection
 
@@ -62,17 +63,6 @@ DEFAULT_MAX_HEADER_LIST_SIZE = 64 * 1024
 DEFAULT_INITIAL_WINDOW_SIZE = 65_535  # RFC 9113 §6.9.2
 
 HeaderInput = Iterable[tuple[str, str]] | Mapping[str, str]
-
-_HTTP1_REQUEST_LINE = re.compile(rb"^[A-Z]{3,10} [^ \r\n]+ HTTP/1\.[01]\r?\n")
-
-
-def looks_like_http1(data: bytes) -> bool:
-    """True if `data` starts like an HTTP/1.x request line (``GET / HTTP/1.1``).
-
-    A client that does not know the server speaks HTTP/2 sends this where the
-    connection preface should be; a server can answer it in HTTP/1.1.
-    """
-    return bool(_HTTP1_REQUEST_LINE.match(data))
 
 
 class _Sending(Enum):
@@ -609,6 +599,14 @@ class HTTP2Protocol:
                 result["send", stream_id] = stream.outbound_flow_control_window
                 result["receive", stream_id] = stream.inbound_flow_control_window
         return result
+
+    def stream_is_open(self, stream_id: int) -> bool:
+        """True while the stream can still carry our response.
+
+        That is: the client has not reset it, and our response on it has not ended.
+        """
+        stream = self._conn.streams.get(stream_id)
+        return stream is not None and not stream.closed
 
 
 _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")  # a token, lower case (RFC 9113 §8.2)

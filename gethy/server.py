@@ -55,8 +55,8 @@ from h2.errors import ErrorCodes
 from gethy.app import Handler, Request, Response, default_app
 from gethy.errors import SendError
 from gethy.events import ConnectionTerminatedEvent, RequestEvent, StreamResetEvent
-from gethy.frames import CONNECTION_PREFACE
-from gethy.protocol import HTTP2Protocol, looks_like_http1
+from gethy.protocol import HTTP2Protocol
+from gethy.sniff import Sniffed, Sniffer, refuse_http1
 from gethy.stream import Stream
 
 __all__ = [
@@ -90,16 +90,6 @@ RESET_RATE = 33.0
 LINGER = 1.0
 #: Upper bound on waiting for the socket buffer to drain when closing.
 CLOSE_TIMEOUT = 10.0
-#: How many bytes we wait for, at most, to tell an HTTP/1.x request line from the preface.
-_SNIFF_LIMIT = 8192
-
-_HTTP1_RESPONSE = (
-    "HTTP/1.1 505 HTTP Version Not Supported\r\n"
-    "Content-Type: text/plain; charset=utf-8\r\n"
-    "Content-Length: {length}\r\n"
-    "Connection: close\r\n"
-    "\r\n"
-)
 
 
 class ServerConnection(asyncio.Protocol):
@@ -137,7 +127,7 @@ class ServerConnection(asyncio.Protocol):
         self._started_at = self._loop.time()
         self._last_activity = self._started_at
         self._speaking_h2 = False  # True once the client's bytes were taken for HTTP/2
-        self._head = b""  # first bytes, kept until we know whether they are HTTP/2
+        self._sniffer = Sniffer()  # first bytes, kept until we know whether they are HTTP/2
         self._paused = False  # asyncio asked us to stop writing
         self._closing = False  # we asked the transport to close
         self._lost = False  # connection_lost was called
@@ -265,20 +255,12 @@ class ServerConnection(asyncio.Protocol):
         (RFC 9113 §3.4), so an HTTP/1.x client can be answered in HTTP/1.1.
         Returns the bytes to feed to the protocol, or b"" when there are none.
         """
-        head = self._head + data
-        window = head[: len(CONNECTION_PREFACE)]
-        if window == CONNECTION_PREFACE[: len(window)]:
-            if len(head) < len(CONNECTION_PREFACE):
-                self._head = head  # the preface is still arriving
-                return b""
-        elif b"\n" not in head and len(head) < _SNIFF_LIMIT:
-            self._head = head  # maybe an HTTP/1.x request line, still arriving
+        sniffed, head = self._sniffer.feed(data)
+        if sniffed is Sniffed.MORE:
             return b""
-        elif looks_like_http1(head):
-            self._head = b""
+        if sniffed is Sniffed.HTTP1:
             self._refuse_http1(head)
             return b""
-        self._head = b""
         self._speaking_h2 = True  # from here on `HTTP2Protocol` judges the bytes
         if self.tls:
             self.kind = "h2 (TLS without ALPN)"
@@ -287,29 +269,12 @@ class ServerConnection(asyncio.Protocol):
     def _refuse_http1(self, head: bytes) -> None:
         """Answer an HTTP/1.x request in HTTP/1.1: this port speaks HTTP/2 only."""
         self.kind = "http/1.1"
-        request_line = head.split(b"\n", 1)[0].decode("latin-1").strip()
-        method, target, version = (request_line.split(" ") + ["", "", ""])[:3]
-        if not target.startswith("/") or not target.isprintable() or len(target) > 200:
-            target = "/"
-        base = self._own_url()
-        if self.tls:
-            hint = (
-                "This server speaks HTTP/2 only, chosen by TLS ALPN (RFC 9113 §3.2).\n"
-                f"Try: curl -k --http2 {base}{target.lstrip('/')}\n"
-            )
-        else:
-            hint = (
-                "This port speaks HTTP/2 with prior knowledge (h2c, RFC 9113 §3.3),"
-                f" not {version or 'HTTP/1.x'}.\n"
-                f"Try: curl --http2-prior-knowledge {base}{target.lstrip('/')}\n"
-            )
-        body = hint.encode("utf-8")
+        refusal = refuse_http1(head, self._own_url(), tls=self.tls)
         assert self.transport is not None
-        response = _HTTP1_RESPONSE.format(length=len(body)).encode("ascii") + body
-        self.transport.write(response)
-        self.bytes_out += len(response)
-        logger.debug("%s: HTTP/1.x request %r refused with 505", self.peer, request_line)
-        self._close(f"an HTTP/1.x request ({method} {target}) answered with 505")
+        self.transport.write(refusal.response)
+        self.bytes_out += len(refusal.response)
+        logger.debug("%s: HTTP/1.x request %r refused with 505", self.peer, refusal.request_line)
+        self._close(refusal.reason)
 
     def _handle_events(self, events: list[Any]) -> None:
         for event in events:
@@ -527,8 +492,8 @@ class ServerConnection(asyncio.Protocol):
 
     def _send_failed(self, request: Request, exc: SendError, *, headers_sent: bool = False) -> None:
         """A send was refused: either the stream is gone or the response was invalid."""
-        stream = self.protocol.h2_connection.streams.get(request.stream_id)
-        if self._lost or self.protocol.terminated or stream is None or stream.closed:
+        open_ = self.protocol.stream_is_open(request.stream_id)
+        if self._lost or self.protocol.terminated or not open_:
             # The client reset the stream (or the connection ended): nothing to answer.
             logger.debug("%s: stream %d: %s", self.peer, request.stream_id, exc)
             return
