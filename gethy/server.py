@@ -57,7 +57,6 @@ from gethy.errors import SendError
 from gethy.events import ConnectionTerminatedEvent, RequestEvent, StreamResetEvent
 from gethy.protocol import HTTP2Protocol
 from gethy.sniff import Sniffed, Sniffer, refuse_http1
-from gethy.stream import Stream
 
 __all__ = [
     "DEFAULT_GRACE_PERIOD",
@@ -286,13 +285,12 @@ class ServerConnection(asyncio.Protocol):
             elif kind is ConnectionTerminatedEvent:
                 self._connection_terminated(event)
 
-    def _request_received(self, stream: Stream) -> None:
+    def _request_received(self, request: Request) -> None:
         self.requests += 1
         if self.protocol.buffered() > OUTPUT_BUDGET:
             body = b"server busy: earlier responses are still waiting for you to read them\n"
-            self.protocol.send(stream.stream_id, 503, [("retry-after", "1")], body)
+            self.protocol.send(request.stream_id, 503, [("retry-after", "1")], body)
             return
-        request = Request.from_stream(stream)
         try:
             result = self.app(request)
         except Exception:
