@@ -55,6 +55,10 @@ from h2.errors import ErrorCodes
 from gethy.app import Handler, Request, Response, default_app
 from gethy.errors import SendError
 from gethy.events import ConnectionTerminatedEvent, RequestEvent, StreamResetEvent
+from gethy.guards.idle import IdleAction, IdleGuard
+from gethy.guards.linger import LINGER, Linger, half_close
+from gethy.guards.output import BUSY_BODY, BUSY_HEADERS, BUSY_STATUS, OutputBudget
+from gethy.guards.resets import ResetBudget
 from gethy.protocol import HTTP2Protocol
 from gethy.sniff import Sniffed, Sniffer, refuse_http1
 
@@ -77,18 +81,6 @@ DEFAULT_GRACE_PERIOD = 10.0
 STREAM_HIGH_WATER = 128 * 1024
 #: asyncio pauses us (`pause_writing`) when its socket buffer holds more than this.
 TRANSPORT_HIGH_WATER = 128 * 1024
-#: New requests are answered 503 while more response bytes than this wait for
-#: one client: a client that asks and never reads cannot make us buffer more.
-OUTPUT_BUDGET = 32 * 1024 * 1024
-#: Rapid reset (CVE-2023-44487): a client may reset RESET_BURST streams at once
-#: and RESET_RATE more per second; beyond that, GOAWAY ENHANCE_YOUR_CALM.
-RESET_BURST = 1000
-RESET_RATE = 33.0
-#: After we end a connection, how long we keep reading (and discarding) before cutting it,
-#: so that our last frames (GOAWAY) are not destroyed by a TCP reset.
-LINGER = 1.0
-#: Upper bound on waiting for the socket buffer to drain when closing.
-CLOSE_TIMEOUT = 10.0
 
 
 class ServerConnection(asyncio.Protocol):
@@ -124,24 +116,20 @@ class ServerConnection(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self.closed: asyncio.Future[None] = self._loop.create_future()
         self._started_at = self._loop.time()
-        self._last_activity = self._started_at
+        self._idle = IdleGuard(idle_timeout, self._started_at) if idle_timeout is not None else None
         self._speaking_h2 = False  # True once the client's bytes were taken for HTTP/2
         self._sniffer = Sniffer()  # first bytes, kept until we know whether they are HTTP/2
         self._paused = False  # asyncio asked us to stop writing
         self._closing = False  # we asked the transport to close
         self._lost = False  # connection_lost was called
         self._shutting_down = False  # graceful GOAWAY sent; close when streams are done
-        self._close_deadline = 0.0
-        self._linger_until = 0.0
+        self._linger: Linger | None = None
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._writers: dict[int, asyncio.Future[None]] = {}
         self._flush_handle: asyncio.Handle | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._progress_mark = -1  # protocol.progress when last seen moving...
-        self._progress_time = self._started_at  # ...and when
-        self._reset_tokens = float(RESET_BURST)
-        self._resets_seen = 0
-        self._reset_clock = self._started_at
+        self._resets = ResetBudget(self._started_at)
+        self._output_budget = OutputBudget()
 
     # ------------------------------------------------------------ asyncio calls
 
@@ -168,7 +156,8 @@ class ServerConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.bytes_in += len(data)
-        self._last_activity = self._loop.time()
+        if self._idle is not None:
+            self._idle.touch(self._loop.time())
         if self._closing:
             return  # lingering after our last frames: read and forget
         try:
@@ -177,7 +166,7 @@ class ServerConnection(asyncio.Protocol):
                 if not data:
                     return
             self._handle_events(self.protocol.receive(data))
-            if self.protocol.resets_received != self._resets_seen:
+            if self.protocol.resets_received != self._resets.seen:
                 self._count_resets()
             self._flush()
         except Exception:  # a bug of ours: keep it to this one connection
@@ -287,9 +276,8 @@ class ServerConnection(asyncio.Protocol):
 
     def _request_received(self, request: Request) -> None:
         self.requests += 1
-        if self.protocol.buffered() > OUTPUT_BUDGET:
-            body = b"server busy: earlier responses are still waiting for you to read them\n"
-            self.protocol.send(request.stream_id, 503, [("retry-after", "1")], body)
+        if not self._output_budget.admits(self.protocol.buffered()):
+            self.protocol.send(request.stream_id, BUSY_STATUS, BUSY_HEADERS, BUSY_BODY)
             return
         try:
             result = self.app(request)
@@ -515,7 +503,8 @@ class ServerConnection(asyncio.Protocol):
             data = self.protocol.data_to_send()
             if data:
                 self.bytes_out += len(data)
-                self._last_activity = self._loop.time()
+                if self._idle is not None:
+                    self._idle.touch(self._loop.time())
                 transport.write(data)
         if self._writers:
             self._wake_writers()
@@ -553,33 +542,23 @@ class ServerConnection(asyncio.Protocol):
             return
         self._closing = True
         self._cancel_tasks()
-        now = self._loop.time()
-        self._close_deadline = now + CLOSE_TIMEOUT
-        self._linger_until = now + LINGER
+        self._linger = Linger(self._loop.time())
         transport = self.transport
-        transport.resume_reading()  # keep reading so that the client's EOF is seen
-        try:
-            if transport.can_write_eof():
-                transport.write_eof()
-            else:
-                transport.close()  # TLS: close_notify after the buffered data
-        except OSError:  # the client is already gone (ENOTCONN, reset)
+        if not half_close(transport):
             transport.abort()
             return
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = self._loop.call_later(min(LINGER, 0.5), self._check_closed)
+        self._timer = self._loop.call_later(self._linger.first_check, self._check_closed)
 
     def _check_closed(self) -> None:
         self._timer = None
-        if self._lost or self.transport is None:
+        if self._lost or self.transport is None or self._linger is None:
             return
-        now = self._loop.time()
-        draining = self.transport.get_write_buffer_size() > 0
-        if now >= self._close_deadline or (not draining and now >= self._linger_until):
+        if self._linger.should_cut(self._loop.time(), self.transport.get_write_buffer_size()):
             self.transport.abort()
         else:
-            self._timer = self._loop.call_later(0.5, self._check_closed)
+            self._timer = self._loop.call_later(self._linger.interval, self._check_closed)
 
     def _abort(self, reason: str) -> None:
         """Cut the connection at once (no more frames can get through anyway)."""
@@ -592,42 +571,32 @@ class ServerConnection(asyncio.Protocol):
     def _check_idle(self) -> None:
         """Close a connection that has been quiet for `idle_timeout` seconds."""
         self._timer = None
-        if self._closing or self._lost or self.idle_timeout is None:
+        if self._closing or self._lost or self._idle is None:
             return
-        now = self._loop.time()
-        if self.protocol.progress != self._progress_mark:
-            self._progress_mark, self._progress_time = self.protocol.progress, now
-        quiet = now - self._last_activity
-        stalled = now - self._progress_time
-        seconds = f"{self.idle_timeout:g} s"
-        streams = self._speaking_h2 and self.protocol.active_streams
-        if quiet >= self.idle_timeout and not self._speaking_h2:
-            self._close(f"no HTTP/2 preface within {seconds}")
-        elif quiet >= self.idle_timeout and not streams:
-            self.shutdown(f"idle for {seconds}")
-        elif streams and (self._paused or self.protocol.buffered()) and quiet >= self.idle_timeout:
-            # Responses wait, yet not a byte came back: the client stopped reading.
-            self._abort(f"the client stopped reading for {seconds}")
-        elif streams and stalled >= self.idle_timeout:
-            # Open streams, yet no request or response moved (PINGs do not count):
-            # a client that sends nothing but keeps the connection busy, or a hung handler.
+        verdict = self._idle.check(
+            self._loop.time(),
+            progress=self.protocol.progress,
+            preface_seen=self._speaking_h2,
+            streams=self.protocol.active_streams,
+            output_waiting=self._paused or bool(self.protocol.buffered()),
+        )
+        action = verdict.action
+        if action is IdleAction.WAIT:
+            self._timer = self._loop.call_later(verdict.delay, self._check_idle)
+        elif action is IdleAction.CLOSE:
+            self._close(verdict.reason)
+        elif action is IdleAction.SHUTDOWN:
+            self.shutdown(verdict.reason)
+        elif action is IdleAction.ABORT:
+            self._abort(verdict.reason)
+        else:  # IdleAction.CUT_STALLED
             self.protocol.close(ErrorCodes.NO_ERROR, graceful=False)
             self._flush()
-            self._close(f"no stream moved for {seconds}, {streams} stream(s) unfinished")
-        else:
-            left = self.idle_timeout - (max(stalled, quiet) if streams else quiet)
-            self._timer = self._loop.call_later(max(left, 0.01), self._check_idle)
+            self._close(verdict.reason)
 
     def _count_resets(self) -> None:
         """Rapid reset (CVE-2023-44487): a token bucket over the client's RST_STREAMs."""
-        now = self._loop.time()
-        resets = self.protocol.resets_received
-        self._reset_tokens = min(
-            RESET_BURST, self._reset_tokens + (now - self._reset_clock) * RESET_RATE
-        )
-        self._reset_tokens -= resets - self._resets_seen
-        self._resets_seen, self._reset_clock = resets, now
-        if self._reset_tokens < 0:
+        if self._resets.exceeded(self.protocol.resets_received, self._loop.time()):
             self._cancel_tasks()
             self.protocol.close(ErrorCodes.ENHANCE_YOUR_CALM)
             self._flush()
