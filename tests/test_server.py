@@ -352,7 +352,7 @@ def test_client_that_never_reads_keeps_server_memory_bounded(
             connection.bytes_out,
             connection.protocol.buffered(),
             connection.transport.get_write_buffer_size(),
-            connection._paused,
+            connection.writing_paused,
         )
 
     server.wait_for(lambda: state()[3])  # asyncio paused us: the socket is full
