@@ -248,6 +248,13 @@ class ServerConnection(asyncio.Protocol):
 
     def _connection_terminated(self, event: ConnectionTerminatedEvent) -> None:
         code = _error_name(event.error_code)
+        if event.by_peer and not self.protocol.terminated:
+            # The client's GOAWAY NO_ERROR (RFC 9113 §6.8): it opens no more
+            # streams, but the protocol still answers the open ones. Finish them
+            # and close, as at our own graceful shutdown.
+            self._set_reason(f"the client sent GOAWAY ({code})")
+            self._drain()
+            return
         if event.by_peer:
             reason = f"the client sent GOAWAY ({code})"
         else:

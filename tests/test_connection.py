@@ -14,9 +14,11 @@ import h2.config
 import h2.connection
 import h2.events
 import pytest
+from h2.errors import ErrorCodes
 
 from gethy.app import Request, Response
 from gethy.connection import ServerConnection
+from gethy.events import ConnectionTerminatedEvent
 from gethy.frames import decode_frames
 from gethy.phase import TRANSITIONS, Phase
 
@@ -236,5 +238,52 @@ def test_pause_writing_holds_output_back_in_any_phase() -> None:
         assert not transport.written  # the answer waits in the protocol
         connection.resume_writing()
         assert transport.written and transport.reading
+
+    run(main())
+
+
+# ------------------------------------------------------- the client's GOAWAY
+
+
+def test_client_goaway_with_an_error_closes_at_once() -> None:
+    async def main() -> None:
+        go, slow = slow_app()
+        connection, transport = connect(slow)
+        client = Client(connection, transport)
+        client.send()
+        client.request("/slow")
+        client.h2.close_connection(error_code=ErrorCodes.INTERNAL_ERROR)
+        client.send()
+        assert connection.protocol.terminated
+        assert connection.phase is Phase.CLOSING
+        assert connection.close_reason == "the client sent GOAWAY (INTERNAL_ERROR)"
+        assert not connection.responder._tasks  # the slow handler was cancelled
+
+    run(main())
+
+
+def test_client_goaway_no_error_lets_open_streams_finish() -> None:
+    """RFC 9113 §6.8, as `HTTP2Protocol` will report it: the event, but not terminated.
+
+    The protocol then keeps answering the open streams, so the connection
+    drains them and closes after the last, as at a graceful shutdown.
+    """
+
+    async def main() -> None:
+        go, slow = slow_app()
+        connection, transport = connect(slow)
+        client = Client(connection, transport)
+        client.send()
+        stream_id = client.request("/slow")
+        goaway = ConnectionTerminatedEvent(ErrorCodes.NO_ERROR, 0, "GOAWAY", by_peer=True)
+        connection._handle_events([goaway])
+        connection._flush()
+        assert connection.phase is Phase.DRAINING
+        go.set()
+        await settle()
+        client.receive()
+        assert client.ended(stream_id)
+        assert connection.phase is Phase.CLOSING
+        assert connection.close_reason == "the client sent GOAWAY (NO_ERROR)"
 
     run(main())
