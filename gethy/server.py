@@ -33,6 +33,12 @@ What the adapter adds, and the seed server lacked:
   `HTTP2Protocol` (RFC 9113 §5.4.1); a vanished peer just ends its connection.
   None of this produces a traceback; each connection logs one line at INFO.
 
+The parts, one concern per module: `gethy.connection` (one connection, an
+explicit state machine over the phases of `gethy.phase`), `gethy.sniff`
+(HTTP/2 or HTTP/1.x?), `gethy.responder` (running the application per
+stream), `gethy.guards` (idle and stall timer, rapid-reset budget, output
+budget, lingering close) and `gethy.logline`; this module keeps `Server`.
+
 Start a server with `serve` (``python -m gethy serve`` does it for you)::
 
     server = await serve(port=0)          # port 0: any free port

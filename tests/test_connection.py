@@ -120,10 +120,9 @@ async def settle() -> None:
 
 def test_every_phase_can_end_and_closed_is_final() -> None:
     assert set(TRANSITIONS) == set(Phase)
-    assert all(
-        Phase.CLOSED in moves for phase, moves in TRANSITIONS.items() if phase.name != "CLOSED"
-    )
     assert TRANSITIONS[Phase.CLOSED] == frozenset()
+    for phase in set(Phase) - {Phase.CLOSED}:
+        assert Phase.CLOSED in TRANSITIONS[phase]  # the client may vanish at any time
     assert Phase.OPEN not in TRANSITIONS[Phase.DRAINING]  # no way back to accepting streams
 
 
