@@ -26,7 +26,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 
-from gethy.stream import Headers, Stream
+from gethy.stream import Stream
 
 __all__ = [
     "BYTES_CHUNK_SIZE",
@@ -47,49 +47,14 @@ BYTES_CHUNK_SIZE = 64 * 1024
 _FILLER = bytes(i % 256 for i in range(BYTES_CHUNK_SIZE))
 
 
-@dataclass(frozen=True)
-class Request:
-    """One complete HTTP/2 request, as a handler sees it.
-
-    ``headers`` are exactly what the client sent, pseudo-headers (``:method``,
-    ``:path``, ``:scheme``, ``:authority``, RFC 9113 §8.3.1) first, names in
-    lower case (RFC 9113 §8.2). ``trailers`` are the trailing header fields
-    (RFC 9113 §8.1), or None when the client sent none.
-    """
-
-    method: str
-    path: str
-    headers: Headers = ()
-    body: bytes = b""
-    trailers: Headers | None = None
-    stream_id: int = 0
-
-    @classmethod
-    def from_stream(cls, stream: Stream) -> Request:
-        """The request carried by a finished `gethy.Stream`."""
-        method = path = ""
-        for name, value in stream.headers:  # pseudo-headers come first (RFC 9113 §8.3)
-            if name == ":method":
-                method = value
-            elif name == ":path":
-                path = value
-            elif not name.startswith(":"):
-                break
-        return cls(
-            method=method,
-            path=path,
-            headers=stream.headers,
-            body=stream.body,
-            trailers=stream.trailers,
-            stream_id=stream.stream_id,
-        )
-
-    def header(self, name: str, default: str | None = None) -> str | None:
-        """The first value of header `name` (give it in lower case, as HTTP/2 sends it)."""
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return default
+#: A complete request, as a handler sees it: the protocol's `Stream`. ``headers``
+#: are exactly what the client sent, pseudo-headers (``:method``, ``:path``,
+#: ``:scheme``, ``:authority``, RFC 9113 §8.3.1) first, names in lower case
+#: (RFC 9113 §8.2); ``method`` and ``path`` read the pseudo-headers;
+#: ``trailers`` are the trailing header fields (RFC 9113 §8.1), or None.
+#: One idea, one type: the server hands the application the very `Stream`
+#: that `HTTP2Protocol` reported, with no copy in between.
+Request = Stream
 
 
 @dataclass(frozen=True)

@@ -269,7 +269,7 @@ class RstStreamFrame(Frame):
     @property
     def error_name(self) -> str:
         """The RFC 9113 §7 name, e.g. "CANCEL", or hex for codes we do not know."""
-        return _error_name(self.error_code)
+        return error_code_name(self.error_code)
 
     def _details(self) -> list[str]:
         return [f"error={self.error_name}"]
@@ -365,7 +365,7 @@ class GoAwayFrame(Frame):
     @property
     def error_name(self) -> str:
         """The RFC 9113 §7 name, e.g. "NO_ERROR", or hex for codes we do not know."""
-        return _error_name(self.error_code)
+        return error_code_name(self.error_code)
 
     def _details(self) -> list[str]:
         details = [f"last_stream={self.last_stream_id}", f"error={self.error_name}"]
@@ -620,7 +620,7 @@ def _priority_fields(data: bytes) -> tuple[bool, int, int]:
     return bool(dependency >> 31), dependency & _STREAM_ID_MASK, weight
 
 
-def _error_name(code: int) -> str:
+def error_code_name(code: int) -> str:
     try:
         return ErrorCodes(code).name
     except ValueError:  # not in h2's registry, e.g. a newer or private code

@@ -352,7 +352,7 @@ def test_client_that_never_reads_keeps_server_memory_bounded(
             connection.bytes_out,
             connection.protocol.buffered(),
             connection.transport.get_write_buffer_size(),
-            connection._paused,
+            connection.writing_paused,
         )
 
     server.wait_for(lambda: state()[3])  # asyncio paused us: the socket is full
@@ -725,7 +725,7 @@ def test_response_checks_what_a_handler_builds() -> None:
 
 def test_default_app_bytes_limits() -> None:
     def status(path: str) -> int:
-        return default_app(Request("GET", path)).status
+        return default_app(Request(1, ((":method", "GET"), (":path", path)))).status
 
     assert status("/bytes/0") == 200
     assert status(f"/bytes/{MAX_BYTES}") == 200
@@ -740,7 +740,7 @@ def test_default_app_bytes_limits() -> None:
 
 
 def test_default_app_echo_document() -> None:
-    request = Request("POST", "/x", ((":method", "POST"), ("a", "1")), b"\xff\x00", (("t", "v"),))
+    request = Request(1, ((":method", "POST"), ("a", "1")), b"\xff\x00", (("t", "v"),))
     document = json.loads(default_app(request).body)  # type: ignore[arg-type]
     assert document["headers"] == {":method": "POST", "a": "1"}
     assert base64.b64decode(document["body_base64"]) == b"\xff\x00"

@@ -1,0 +1,388 @@
+"""One client connection of the asyncio server: bytes in, protocol, application, bytes out.
+
+Built in notebook 07 (asyncio server).
+
+`ServerConnection` is the `asyncio.Protocol` of one accepted connection. It
+moves bytes between the socket and the sans-IO `HTTP2Protocol`, and it is an
+explicit state machine: what it does with each of asyncio's calls depends on
+its `gethy.phase.Phase`, and `_enter` is the one place the phase changes.
+Everything else lives next door, one concern per module: telling HTTP/2
+from HTTP/1.x (`gethy.sniff`), running the application (`gethy.responder`),
+the guards against costly clients (`gethy.guards`), and the log line
+(`gethy.logline`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from h2.errors import ErrorCodes
+
+from gethy.app import Handler, Request, default_app
+from gethy.events import ConnectionTerminatedEvent, RequestEvent, StreamResetEvent
+from gethy.frames import error_code_name
+from gethy.guards.idle import IdleAction, IdleGuard
+from gethy.guards.linger import Linger, half_close
+from gethy.guards.output import BUSY_BODY, BUSY_HEADERS, BUSY_STATUS, OutputBudget
+from gethy.guards.resets import ResetBudget
+from gethy.logline import describe, format_address, summary
+from gethy.phase import TRANSITIONS, Phase
+from gethy.protocol import HTTP2Protocol
+from gethy.responder import Responder
+from gethy.sniff import Sniffed, Sniffer, refuse_http1
+
+if TYPE_CHECKING:
+    from gethy.server import Server
+
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "TRANSPORT_HIGH_WATER", "ServerConnection"]
+
+# One logger for the whole server: `logging.getLogger("gethy.server")` configures all of it.
+logger = logging.getLogger("gethy.server")
+
+#: Seconds without an open stream and without a byte before a connection is closed.
+DEFAULT_IDLE_TIMEOUT = 60.0
+#: asyncio pauses us (`pause_writing`) when its socket buffer holds more than this.
+TRANSPORT_HIGH_WATER = 128 * 1024
+
+
+class ServerConnection(asyncio.Protocol):
+    """One client connection: bytes in, `HTTP2Protocol`, application, bytes out.
+
+    asyncio creates one per accepted connection and calls `connection_made`,
+    `data_received`, `pause_writing`/`resume_writing`, `eof_received` and
+    `connection_lost`. Read-only attributes tell what happened: `phase`,
+    `peer`, `kind` ("h2c", "h2" or "http/1.1"), `requests`, `bytes_in`,
+    `bytes_out`, `close_reason`, `writing_paused`; `closed` is a future that
+    completes with the connection.
+    """
+
+    def __init__(
+        self,
+        app: Handler = default_app,
+        *,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+        protocol_options: Mapping[str, Any] | None = None,
+        server: Server | None = None,
+    ) -> None:
+        self.app = app
+        self.idle_timeout = idle_timeout
+        self.server = server
+        self.protocol = HTTP2Protocol(**(protocol_options or {}))
+        self.transport: asyncio.Transport | None = None
+        self.phase = Phase.SNIFFING
+        #: Backpressure, not a phase: asyncio asked us to stop writing (the client is not reading).
+        self.writing_paused = False
+        self.peer = "?"
+        self.kind = "h2c"
+        self.tls = False
+        self.requests = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.close_reason: str | None = None
+        self._loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future[None] = self._loop.create_future()
+        self._started_at = now = self._loop.time()
+        self.responder = Responder(
+            self.protocol,
+            app,
+            loop=self._loop,
+            schedule_flush=self._schedule_flush,
+            writing_paused=lambda: self.writing_paused,
+        )
+        self._sniffer = Sniffer()
+        self._idle = IdleGuard(idle_timeout, now) if idle_timeout is not None else None
+        self._resets = ResetBudget(now)
+        self._output_budget = OutputBudget()
+        self._linger: Linger | None = None
+        self._flush_handle: asyncio.Handle | None = None
+        self._timer: asyncio.TimerHandle | None = None  # the idle check, then the linger check
+
+    def _enter(self, phase: Phase) -> None:
+        """Move to `phase`: the only place the phase changes (see `TRANSITIONS`)."""
+        if phase not in TRANSITIONS[self.phase]:
+            raise RuntimeError(f"{self.peer}: no transition from {self.phase.name} to {phase.name}")
+        self.phase = phase
+
+    def _drain(self) -> None:
+        """Finish the open streams, then close: OPEN → DRAINING (already DRAINING: stay)."""
+        if self.phase is Phase.OPEN:
+            self._enter(Phase.DRAINING)
+
+    # ------------------------------------------------------------ asyncio calls
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.peer = self.responder.peer = format_address(transport.get_extra_info("peername"))
+        transport.set_write_buffer_limits(high=TRANSPORT_HIGH_WATER)
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            self.tls = True
+            if ssl_object.selected_alpn_protocol() == "h2":
+                # ALPN chose HTTP/2 (RFC 9113 §3.2): no sniffing, our preface can go at once.
+                self.kind = "h2"
+                self._enter(Phase.OPEN)
+                self._flush()
+            else:
+                self.kind = "tls without ALPN h2"
+        if self.server is not None:
+            self.server._connections.add(self)
+        if self.idle_timeout is not None:
+            self._timer = self._loop.call_later(self.idle_timeout, self._check_idle)
+
+    def data_received(self, data: bytes) -> None:
+        self.bytes_in += len(data)
+        if self._idle is not None:
+            self._idle.touch(self._loop.time())
+        if self.phase.shut:
+            return  # lingering after our last frames: read and forget
+        try:
+            if self.phase is Phase.SNIFFING:
+                data = self._sniff(data)
+                if not data:
+                    return
+            self._handle_events(self.protocol.receive(data))
+            if self.protocol.resets_received != self._resets.seen:
+                self._count_resets()
+            self._flush()
+        except Exception:  # a bug of ours: keep it to this one connection
+            logger.exception("%s: internal error; closing the connection", self.peer)
+            self._abort("internal server error")
+
+    def eof_received(self) -> bool | None:
+        # The client will send nothing more, but may still read: answer what it
+        # asked, then close.
+        self._set_reason("the client closed its side")
+        if not self.phase.speaks_h2 or self.tls:
+            return None  # let the transport close itself
+        if self.writing_paused or (self.protocol.buffered() and self.protocol.send_window(0) <= 0):
+            # It can send no WINDOW_UPDATE any more, so what waits for window
+            # would wait forever; and a client that closed completely is gone.
+            return None
+        # Perhaps only half-closed: answer what it asked, then close. No GOAWAY:
+        # it can open nothing more, and h2-based clients drop responses after one.
+        self._drain()
+        self._flush()
+        return True  # keep our side open while responses finish
+
+    def pause_writing(self) -> None:
+        # The client is not reading: stop producing, and stop reading its requests.
+        self.writing_paused = True
+        if self.transport is not None and not self.phase.shut:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        if self.transport is not None and not self.phase.shut:
+            self.transport.resume_reading()
+        self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:
+            self._set_reason(f"connection lost: {describe(exc)}")
+        else:
+            self._set_reason("the client closed the connection")
+        self._enter(Phase.CLOSED)
+        unfinished = self.protocol.active_streams
+        for handle in (self._timer, self._flush_handle):
+            if handle is not None:
+                handle.cancel()
+        self.responder.stop()
+        if self.server is not None:
+            self.server._connections.discard(self)
+        if not self.closed.done():
+            self.closed.set_result(None)
+        reason = self.close_reason
+        if unfinished and not self.protocol.terminated:
+            reason = f"{reason}, {unfinished} stream(s) unfinished"
+        seconds = self._loop.time() - self._started_at
+        numbers = (self.peer, self.kind, self.requests, self.bytes_in, self.bytes_out, seconds)
+        logger.info("%s; %s", summary(*numbers), reason)
+        self.transport = None
+
+    # ------------------------------------------------------------ bytes arriving
+
+    def _sniff(self, data: bytes) -> bytes:
+        """Tell HTTP/2 from HTTP/1.x (`gethy.sniff`); return the bytes for the protocol."""
+        sniffed, head = self._sniffer.feed(data)
+        if sniffed is Sniffed.HTTP1:
+            self._refuse_http1(head)
+        elif sniffed is Sniffed.HTTP2:
+            self._enter(Phase.OPEN)  # from here on `HTTP2Protocol` judges the bytes
+            if self.tls:
+                self.kind = "h2 (TLS without ALPN)"
+            return head
+        return b""
+
+    def _refuse_http1(self, head: bytes) -> None:
+        """Answer an HTTP/1.x request in HTTP/1.1: this port speaks HTTP/2 only."""
+        self.kind = "http/1.1"
+        refusal = refuse_http1(head, self._own_url(), tls=self.tls)
+        assert self.transport is not None
+        self.transport.write(refusal.response)
+        self.bytes_out += len(refusal.response)
+        logger.debug("%s: HTTP/1.x request %r refused with 505", self.peer, refusal.request_line)
+        self._close(refusal.reason)
+
+    def _handle_events(self, events: list[Any]) -> None:
+        for event in events:
+            kind = type(event)
+            if kind is RequestEvent:
+                self._request_received(event.stream)
+            elif kind is StreamResetEvent:
+                # The client cancelled the stream (RFC 9113 §6.4): stop working on it.
+                self.responder.cancel(event.stream_id)
+                logger.debug("%s: stream %d reset by the client", self.peer, event.stream_id)
+            elif kind is ConnectionTerminatedEvent:
+                self._connection_terminated(event)
+
+    def _request_received(self, request: Request) -> None:
+        self.requests += 1
+        if not self._output_budget.admits(self.protocol.buffered()):
+            self.protocol.send(request.stream_id, BUSY_STATUS, BUSY_HEADERS, BUSY_BODY)
+            return
+        self.responder.start(request)
+
+    def _connection_terminated(self, event: ConnectionTerminatedEvent) -> None:
+        code = error_code_name(event.error_code)
+        if event.by_peer and not self.protocol.terminated:
+            # The client's GOAWAY NO_ERROR (RFC 9113 §6.8): it opens no more
+            # streams, but the protocol still answers the open ones. Finish them
+            # and close, as at our own graceful shutdown.
+            self._set_reason(f"the client sent GOAWAY ({code})")
+            self._drain()
+            return
+        if event.by_peer:
+            reason = f"the client sent GOAWAY ({code})"
+        else:
+            reason = f"protocol error, sent GOAWAY {code}: {event.reason}"
+        self.responder.cancel_all()
+        self._flush()  # the GOAWAY goes out even if the client is slow to read
+        self._close(reason)
+
+    def _count_resets(self) -> None:
+        """Rapid reset (CVE-2023-44487, `gethy.guards.resets`): GOAWAY ENHANCE_YOUR_CALM."""
+        if self._resets.exceeded(self.protocol.resets_received, self._loop.time()):
+            self.responder.cancel_all()
+            self.protocol.close(ErrorCodes.ENHANCE_YOUR_CALM)
+            self._flush()
+            self._close("too many streams reset by the client (rapid reset)")
+
+    # ------------------------------------------------------------- bytes leaving
+
+    def _schedule_flush(self) -> None:
+        """Flush once the current burst of work is done: many sends, one write."""
+        if self._flush_handle is None and self.phase is not Phase.CLOSED:
+            self._flush_handle = self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Write what the protocol has for the client, in one `transport.write`."""
+        self._flush_handle = None
+        transport = self.transport
+        if transport is None or not self.phase.speaks_h2:
+            return
+        if not self.writing_paused or self.protocol.terminated:
+            data = self.protocol.data_to_send()
+            if data:
+                self.bytes_out += len(data)
+                if self._idle is not None:
+                    self._idle.touch(self._loop.time())
+                transport.write(data)
+        self.responder.wake_writers()
+        if self.phase is Phase.DRAINING and self.protocol.active_streams == 0:
+            self._close(self.close_reason or "server shutdown")
+
+    # ------------------------------------------------------------------- closing
+
+    def shutdown(self, reason: str = "server shutdown") -> None:
+        """Graceful close: GOAWAY with the last stream id we process (RFC 9113 §6.8).
+
+        Streams the client already opened are answered; the connection closes
+        when the last one is done (see `Server.close` for the time limit).
+        """
+        if self.phase.shut:
+            return
+        self._set_reason(reason)
+        if self.phase is Phase.SNIFFING:
+            self._close(reason)
+            return
+        self._drain()
+        self.protocol.close()
+        self._flush()
+
+    def _close(self, reason: str) -> None:
+        """Close our side: flush, half-close, read and discard for a moment, then cut.
+
+        A plain close() while the client's bytes are still arriving would make
+        the kernel answer with a TCP reset, which can destroy our last frames
+        (the GOAWAY) before the client reads them: see `gethy.guards.linger`.
+        """
+        self._set_reason(reason)
+        if self.phase.shut or self.transport is None:
+            return
+        self._enter(Phase.CLOSING)
+        self.responder.cancel_all()
+        self._linger = Linger(self._loop.time())
+        transport = self.transport
+        if not half_close(transport):
+            transport.abort()
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_later(self._linger.first_check, self._check_closed)
+
+    def _check_closed(self) -> None:
+        self._timer = None
+        if self.phase is Phase.CLOSED or self.transport is None or self._linger is None:
+            return
+        if self._linger.should_cut(self._loop.time(), self.transport.get_write_buffer_size()):
+            self.transport.abort()
+        else:
+            self._timer = self._loop.call_later(self._linger.interval, self._check_closed)
+
+    def _abort(self, reason: str) -> None:
+        """Cut the connection at once (no more frames can get through anyway)."""
+        self._set_reason(reason)
+        if not self.phase.shut:
+            self._enter(Phase.CLOSING)
+        self.responder.cancel_all()
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _check_idle(self) -> None:
+        """Ask the idle guard (`gethy.guards.idle`) what a quiet connection should do."""
+        self._timer = None
+        if self.phase.shut or self._idle is None:
+            return
+        verdict = self._idle.check(
+            self._loop.time(),
+            progress=self.protocol.progress,
+            preface_seen=self.phase.speaks_h2,
+            streams=self.protocol.active_streams,
+            output_waiting=self.writing_paused or bool(self.protocol.buffered()),
+        )
+        action = verdict.action
+        if action is IdleAction.WAIT:
+            self._timer = self._loop.call_later(verdict.delay, self._check_idle)
+        elif action is IdleAction.CLOSE:
+            self._close(verdict.reason)
+        elif action is IdleAction.SHUTDOWN:
+            self.shutdown(verdict.reason)
+        elif action is IdleAction.ABORT:
+            self._abort(verdict.reason)
+        else:  # IdleAction.CUT_STALLED: GOAWAY NO_ERROR that ends every stream, then close
+            self.protocol.close(ErrorCodes.NO_ERROR, graceful=False)
+            self._flush()
+            self._close(verdict.reason)
+
+    def _set_reason(self, reason: str) -> None:
+        if self.close_reason is None:
+            self.close_reason = reason
+
+    def _own_url(self) -> str:
+        address = self.transport.get_extra_info("sockname") if self.transport else None
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{format_address(address)}/"

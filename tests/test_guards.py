@@ -1,0 +1,115 @@
+"""gethy.guards: each guard alone, with the clock as a plain number (no socket, no loop)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gethy.guards.idle import IdleAction, IdleGuard
+from gethy.guards.linger import CLOSE_TIMEOUT, LINGER, Linger
+from gethy.guards.output import OUTPUT_BUDGET, OutputBudget
+from gethy.guards.resets import RESET_BURST, RESET_RATE, ResetBudget
+
+# ----------------------------------------------------------------- idle timer
+
+
+def check(guard: IdleGuard, now: float, **state: object) -> tuple[IdleAction, str, float]:
+    arguments: dict[str, object] = {
+        "progress": 0,
+        "preface_seen": True,
+        "streams": 0,
+        "output_waiting": False,
+    }
+    arguments.update(state)
+    verdict = guard.check(now, **arguments)  # type: ignore[arg-type]
+    return verdict.action, verdict.reason, verdict.delay
+
+
+def test_no_preface_within_the_timeout_is_closed() -> None:
+    guard = IdleGuard(10, now=0)
+    assert check(guard, 4, preface_seen=False)[::2] == (IdleAction.WAIT, 6)
+    assert check(guard, 10, preface_seen=False)[:2] == (
+        IdleAction.CLOSE,
+        "no HTTP/2 preface within 10 s",
+    )
+
+
+def test_an_idle_connection_is_shut_down_and_activity_postpones_it() -> None:
+    guard = IdleGuard(0.5, now=100)
+    guard.touch(100.4)
+    action, _, delay = check(guard, 100.5)
+    assert action is IdleAction.WAIT and delay == pytest.approx(0.4)
+    assert check(guard, 100.9)[:2] == (IdleAction.SHUTDOWN, "idle for 0.5 s")
+
+
+def test_open_streams_are_not_idle_while_they_move() -> None:
+    guard = IdleGuard(1, now=0)
+    for second in range(1, 5):  # quiet on the wire, but the protocol progresses
+        action, _, _ = check(guard, second, streams=1, progress=second)
+        assert action is IdleAction.WAIT
+
+
+def test_a_client_that_stopped_reading_is_aborted() -> None:
+    guard = IdleGuard(2, now=0)
+    action, reason, _ = check(guard, 2, streams=3, progress=1, output_waiting=True)
+    assert action is IdleAction.ABORT and reason == "the client stopped reading for 2 s"
+
+
+def test_streams_that_do_not_move_are_cut_although_bytes_arrive() -> None:
+    # Slowloris: PINGs keep the wire busy (touch), but no stream makes progress.
+    guard = IdleGuard(1, now=0)
+    assert check(guard, 0.1, streams=1, progress=7)[0] is IdleAction.WAIT
+    guard.touch(1.0)
+    action, reason, _ = check(guard, 1.2, streams=1, progress=7)
+    assert action is IdleAction.CUT_STALLED
+    assert reason == "no stream moved for 1 s, 1 stream(s) unfinished"
+
+
+def test_the_next_check_is_never_due_at_once() -> None:
+    guard = IdleGuard(1, now=0)
+    assert check(guard, 0.999999)[2] >= 0.01
+
+
+# ----------------------------------------------------------- rapid reset bucket
+
+
+def test_a_burst_of_resets_is_allowed_and_one_more_is_not() -> None:
+    budget = ResetBudget(now=0)
+    assert not budget.exceeded(RESET_BURST, now=0)
+    assert budget.seen == RESET_BURST
+    assert budget.exceeded(RESET_BURST + 1, now=0)
+
+
+def test_the_bucket_refills_at_the_rate_but_never_beyond_the_burst() -> None:
+    budget = ResetBudget(now=0, burst=10, rate=2)
+    assert not budget.exceeded(10, now=0)  # empty now
+    assert not budget.exceeded(14, now=2)  # 2 s refilled 4 tokens
+    assert budget.exceeded(15, now=2)
+    calm = ResetBudget(now=0, burst=10, rate=2)
+    assert not calm.exceeded(0, now=3600)  # an hour of quiet refills to 10, not 7200
+    assert calm.exceeded(11, now=3600)
+
+
+def test_a_browser_cancelling_now_and_then_never_comes_close() -> None:
+    budget = ResetBudget(now=0)
+    assert not any(budget.exceeded(n, now=n / RESET_RATE) for n in range(1, 10 * RESET_BURST))
+
+
+# --------------------------------------------------------------- output budget
+
+
+def test_the_output_budget_admits_up_to_its_limit() -> None:
+    assert OutputBudget().admits(OUTPUT_BUDGET)
+    assert not OutputBudget().admits(OUTPUT_BUDGET + 1)
+    assert OutputBudget(limit=0).admits(0) and not OutputBudget(limit=0).admits(1)
+
+
+# --------------------------------------------------------------- lingering close
+
+
+def test_linger_waits_for_the_buffer_then_the_linger_time() -> None:
+    linger = Linger(now=50)
+    assert linger.first_check <= LINGER
+    assert not linger.should_cut(50 + LINGER / 2, unsent=0)  # still lingering
+    assert not linger.should_cut(50 + LINGER, unsent=1000)  # our bytes still leaving
+    assert linger.should_cut(50 + LINGER, unsent=0)
+    assert linger.should_cut(50 + CLOSE_TIMEOUT, unsent=1000)  # a client that never reads
