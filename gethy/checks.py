@@ -17,21 +17,19 @@ A check takes a *factory*: anything that, called with no arguments (or with
 
 from __future__ import annotations
 
-import html
-import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from h2.errors import ErrorCodes
 from h2.settings import SettingCodes
 
+from gethy.checkrun import CHECKS, Check, CheckReport, CheckResult, Factory, check, run_checks
 from gethy.errors import SendError
 from gethy.events import ConnectionTerminatedEvent, RequestEvent, StreamResetEvent
 from gethy.frames import decode_frames
 from gethy.pair import InMemoryPair
 
-Factory = Callable[..., Any]
+__all__ = ["CHECKS", "Check", "CheckReport", "CheckResult", "check", "pattern", "run_checks"]
 
 MIB = 1024 * 1024
 MAX_FRAME_SIZE = 16_384  # SETTINGS_MAX_FRAME_SIZE default (RFC 9113 §6.5.2)
@@ -41,27 +39,6 @@ def pattern(size: int, seed: int = 0) -> bytes:
     """`size` bytes that are not all alike, so a lost or reordered chunk shows."""
     block = bytes((i * 7 + seed) % 251 for i in range(251))
     return (block * (size // len(block) + 1))[:size]
-
-
-@dataclass(frozen=True)
-class Check:
-    """One behaviour: a name, the part of the protocol it tests, and the test."""
-
-    name: str
-    part: str  # "receive", "send" or "errors"
-    description: str
-    run: Callable[..., None]  # run(factory) for protocol checks
-
-
-CHECKS: list[Check] = []
-
-
-def check(part: str, description: str) -> Callable[[Callable[[Factory], None]], Callable]:
-    def register(fn: Callable[[Factory], None]) -> Callable[[Factory], None]:
-        CHECKS.append(Check(fn.__name__, part, description, fn))
-        return fn
-
-    return register
 
 
 def _requests(pair: InMemoryPair) -> list[RequestEvent]:
@@ -377,86 +354,3 @@ def body_over_limit(factory: Factory) -> None:
     other = pair.request("GET", "/")
     pair.run()
     assert bytes(pair.responses[other].body) == b"ok"
-
-
-# ---------------------------------------------------------------------- running
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    check: Check
-    passed: bool
-    message: str
-
-
-class CheckReport:
-    """The results of `run_checks`: prints as text, shows as a table in Jupyter."""
-
-    def __init__(self, results: list[CheckResult]) -> None:
-        self.results = results
-
-    @property
-    def passed(self) -> bool:
-        return all(r.passed for r in self.results)
-
-    def __str__(self) -> str:
-        width = max((len(r.check.name) for r in self.results), default=0)
-        lines = [
-            f"{'PASS' if r.passed else 'FAIL'}  {r.check.name:<{width}}  {r.check.description}"
-            + ("" if r.passed else f"\n      {r.message}")
-            for r in self.results
-        ]
-        total = sum(r.passed for r in self.results)
-        lines.append(f"{total} of {len(self.results)} checks pass")
-        return "\n".join(lines)
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>".format(
-                "✅" if r.passed else "❌",
-                r.check.name,
-                html.escape(r.check.description),
-                "" if r.passed else html.escape(r.message),
-            )
-            for r in self.results
-        )
-        total = sum(r.passed for r in self.results)
-        return (
-            "<table><tr><th></th><th>check</th><th>behaviour</th><th>why it failed</th></tr>"
-            f"{rows}</table><p>{total} of {len(self.results)} checks pass</p>"
-        )
-
-
-def run_checks(
-    factory: Factory | None = None,
-    parts: Iterable[str] | None = None,
-    names: Iterable[str] | None = None,
-    *,
-    checks: Iterable[Check] | None = None,
-) -> CheckReport:
-    """Run checks and report PASS or why not; never raises.
-
-    By default: gethy's protocol checks of the given parts (or names), each
-    called with `factory`. Pass your own `checks` to report on anything else,
-    for example checks of plain functions: then each `run` is called with no
-    argument when `factory` is None.
-    """
-    parts = set(parts) if parts is not None else None
-    names = set(names) if names is not None else None
-    results = []
-    for item in CHECKS if checks is None else checks:
-        if (parts is not None and item.part not in parts) or (
-            names is not None and item.name not in names
-        ):
-            continue
-        try:
-            item.run() if factory is None else item.run(factory)
-        except Exception as exc:  # a failing learner class may raise anything
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            message = f"{type(exc).__name__}: {exc} (line {where.lineno} of {where.name})"
-            results.append(CheckResult(item, False, message))
-        else:
-            results.append(CheckResult(item, True, ""))
-    return CheckReport(results)
