@@ -78,15 +78,16 @@ def with_content_length(status: int, headers: Fields, body: bytes) -> list[tuple
     """`headers`, plus content-length where RFC 9110 §8.6 allows it and it is missing.
 
     Never on 1xx or 204 (RFC 9110 §8.6), nor on 304, where it would have to
-    equal the length of a 200 response we do not know.
+    equal the length of a 200 response we do not know. A list that needs
+    nothing added comes back as it is; one that does keeps its type.
     """
-    header_list = list(headers)
+    fields = headers if isinstance(headers, list) else list(headers)
     if status < 200 or status in (204, 304):
-        return header_list
-    if any(name == "content-length" for name, _ in header_list):
-        return header_list
-    header_list.append(("content-length", str(len(body))))
-    return header_list
+        return fields
+    for name, _ in fields:
+        if name == "content-length":
+            return fields
+    return type(fields)([*fields, ("content-length", str(len(body)))])
 
 
 class CoreProtocol:
@@ -127,7 +128,11 @@ class CoreProtocol:
             return self._trailers_received(event)
         if isinstance(event, h2.events.StreamReset):  # RST_STREAM (§6.4)
             return self._stream_reset(event)
-        return []  # SETTINGS, PING, WINDOW_UPDATE...: h2 has already dealt with them
+        return self._other_event(event)
+
+    def _other_event(self, event: h2.events.Event) -> list[H2Event]:
+        """SETTINGS, PING, WINDOW_UPDATE...: h2 has dealt with them; nothing to do here."""
+        return []
 
     def _fields(self, fields: Iterable[tuple[str, str]]) -> Headers:
         """Header fields as h2 gave them, frozen."""
@@ -179,38 +184,33 @@ class CoreProtocol:
         """The stream's record if its response is in `phase`; else SendError saying why."""
         stream = self.streams.get(stream_id)
         if stream is None:
-            raise SendError(
-                f"cannot {action} stream {stream_id}: it is not open for a response "
-                "(never opened by the client, reset, or its response already ended)"
-            )
+            raise SendError(f"cannot {action} stream {stream_id}: {self._why_not_open()}")
         if stream.phase is not phase:
             raise SendError(f"cannot {action} stream {stream_id}: {_NOT_NOW[stream.phase]}")
         return stream
+
+    def _why_not_open(self) -> str:
+        return (
+            "it is not open for a response "
+            "(never opened by the client, reset, or its response already ended)"
+        )
 
     def send_headers(
         self, stream_id: int, status: int, headers: Fields = (), *, end_stream: bool = False
     ) -> None:
         """The response's HEADERS frame: ``:status`` first (§8.3.2), then the fields."""
         stream = self._expect(stream_id, Phase.RESPONSE_NOT_STARTED, "send response headers on")
-        fields = [(":status", str(status)), *headers]
-        self.http2_connection.send_headers(stream_id, fields, end_stream=end_stream)
-        if end_stream:
-            self._response_ended(stream, sent=True)
-        elif status >= 200:  # a 1xx is interim: the final response still follows (§8.1)
-            stream.phase = Phase.HEADERS_SENT
+        self._send_headers(stream, status, headers, end_stream)
 
     def send_data(self, stream_id: int, data: bytes, *, end_stream: bool = False) -> None:
         """Queue body bytes; they leave in `data_to_send()`, as the windows allow."""
         stream = self._expect(stream_id, Phase.HEADERS_SENT, "send data on")
-        sent = self.outbound.push(stream_id, data, end_stream=end_stream)
-        if end_stream:
-            self._response_ended(stream, sent)
+        self._send_body(stream, data, end_stream)
 
     def send_trailers(self, stream_id: int, trailers: Fields) -> None:
         """End the response with trailing fields, after the body (§8.1)."""
         stream = self._expect(stream_id, Phase.HEADERS_SENT, "send trailers on")
-        sent = self.outbound.push(stream_id, end_stream=True, trailers=tuple(trailers))
-        self._response_ended(stream, sent)
+        self._send_body(stream, b"", True, tuple(trailers))
 
     def end_stream(self, stream_id: int) -> None:
         """End a streamed response with no more data (END_STREAM)."""
@@ -226,16 +226,34 @@ class CoreProtocol:
         trailers: Fields | None = None,
     ) -> None:
         """A whole response: HEADERS, then the body, then maybe trailers (§8.1)."""
+        stream = self._expect(stream_id, Phase.RESPONSE_NOT_STARTED, "send a response on")
         headers = with_content_length(status, headers, body)
         if not body and trailers is None:
-            self.send_headers(stream_id, status, headers, end_stream=True)
+            self._send_headers(stream, status, headers, end_stream=True)
             return
-        self.send_headers(stream_id, status, headers)
-        if trailers is None:
-            self.send_data(stream_id, body, end_stream=True)
-        else:
-            self.send_data(stream_id, body)
-            self.send_trailers(stream_id, trailers)
+        self._send_headers(stream, status, headers, end_stream=False)
+        self._send_body(stream, body, True, None if trailers is None else tuple(trailers))
+
+    def _send_headers(
+        self, stream: StreamState, status: int, headers: Fields, end_stream: bool
+    ) -> None:
+        fields = [(":status", str(status)), *headers]
+        self.http2_connection.send_headers(stream.stream_id, fields, end_stream=end_stream)
+        if end_stream:
+            stream.phase = Phase.ENDED
+            self._response_sent(stream.stream_id)
+        elif status >= 200:  # a 1xx is interim: the final response still follows (§8.1)
+            stream.phase = Phase.HEADERS_SENT
+
+    def _send_body(
+        self, stream: StreamState, data: bytes, end_stream: bool, trailers: Headers | None = None
+    ) -> None:
+        """Body bytes (then the end, maybe with trailers) into the outbound buffer."""
+        sent = self.outbound.push(stream.stream_id, data, end_stream=end_stream, trailers=trailers)
+        if end_stream:
+            stream.phase = Phase.ENDED  # the response is still leaving...
+            if sent:
+                self._response_sent(stream.stream_id)  # ...or already gone into h2
 
     def reset_stream(self, stream_id: int, error_code: ErrorCodes = ErrorCodes.CANCEL) -> None:
         """Abandon a stream with RST_STREAM (§6.4): its unsent output is dropped."""
@@ -244,12 +262,6 @@ class CoreProtocol:
             self.http2_connection.reset_stream(stream_id, error_code)
         except ProtocolError as exc:
             raise SendError(f"cannot reset stream {stream_id}: {exc}") from exc
-
-    def _response_ended(self, stream: StreamState, sent: bool) -> None:
-        """END_STREAM is queued; once it has gone into h2 the stream is done."""
-        stream.phase = Phase.ENDED
-        if sent:
-            self._response_sent(stream.stream_id)
 
     def _response_sent(self, stream_id: int) -> None:
         """The whole response has gone into h2: nothing left to hold for the stream."""

@@ -20,10 +20,16 @@ HeaderInput = Iterable[tuple[str, str]] | Mapping[str, str]
 _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")  # a token, lower case (RFC 9113 §8.2)
 
 
-def header_list(headers: HeaderInput) -> list[tuple[str, str]]:
+class CheckedFields(list[tuple[str, str]]):
+    """Fields `header_list` has checked already: passing them again costs nothing."""
+
+
+def header_list(headers: HeaderInput) -> CheckedFields:
     """Application headers or trailers as HTTP/2 wants them, each field checked once."""
+    if type(headers) is CheckedFields:
+        return headers
     items = headers.items() if isinstance(headers, Mapping) else headers
-    return [checked_field(str(name), str(value)) for name, value in items]
+    return CheckedFields([checked_field(str(name), str(value)) for name, value in items])
 
 
 @functools.lru_cache(maxsize=4096)

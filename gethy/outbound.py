@@ -95,6 +95,20 @@ class Outbound:
         stream's response has now gone into h2 entirely.
         """
         nothing_waits = not self.queues and self.handed_over < HANDOVER_LIMIT
+        conn = self.conn
+        if (  # the common small response: one frame, straight into h2
+            nothing_waits
+            and not trailers
+            and (data or end_stream)
+            and len(data) <= conn.max_outbound_frame_size
+            and (not data or len(data) <= conn.local_flow_control_window(stream_id))
+        ):
+            try:
+                conn.send_data(stream_id, data, end_stream=end_stream)
+            except StreamClosedError:
+                return end_stream  # h2 closed it (a reset, reported separately)
+            self.handed_over += len(data)
+            return end_stream
         pending = self.queues.get(stream_id)
         if pending is None:
             pending = self.queues[stream_id] = Pending()
@@ -151,14 +165,17 @@ class Outbound:
         """Move queued data into h2, as far as the windows allow, one frame per turn."""
         frames = 0
         finished = []
+        conn, queues = self.conn, self.queues
         progress = True
         while progress:
             progress = False
-            for stream_id in list(self.queues):  # a copy: send_one reorders the dict
+            for stream_id in list(queues):  # a copy: send_one reorders the dict
+                if queues[stream_id].size and conn.outbound_flow_control_window <= 0:
+                    continue  # the connection window is shut: only ends and trailers can go
                 if self.send_one(stream_id):
                     progress = True
                     frames += 1
-                    if stream_id not in self.queues:
+                    if stream_id not in queues:
                         finished.append(stream_id)
         return Flushed(frames, tuple(finished))
 

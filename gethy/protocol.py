@@ -1,75 +1,74 @@
-"""`HTTP2Protocol`: gethy's server protocol, the course's core hardened for real clients.
+"""`HTTP2Protocol`: the course's `CoreProtocol`, hardened for real and hostile clients.
 
-Not built in one notebook. `gethy.core.CoreProtocol` is what notebooks 03 and
-04 build; `gethy.validation.ValidatingProtocol` answers bad input and refuses
-bad calls; this last layer adds what a server facing real and hostile clients
-needs on top (notebook 08 shows the attacks behind it). Each block names its
-RFC section (RFC 9113 unless said otherwise) and the tests that require it:
+Not built in one notebook: `gethy.core.CoreProtocol` is the class notebooks 03
+and 04 build; this subclass adds what a real server needs, one block per fix
+(notebook 08 shows the attacks behind several). Each block's RFC section (RFC
+9113 unless said otherwise) and the tests that require it:
 
-* **SETTINGS**: our limits are advertised, and stricter ones bind only once
-  the client acknowledges them (§6.5.3, §6.9.3):
-  ``test_stricter_limits_bind_only_once_the_client_acknowledges_them``.
-* **Limits, 413 and 503**: request bodies are buffered, so they are bounded
-  per request and per connection; an over-limit request is answered early
-  and its stream reset with NO_ERROR (§8.1): the ``body_over_limit`` check,
-  ``test_body_limit_*``, ``test_request_buffer_*``.
-* **Graceful close both ways** (§6.8): our `close()` answers the streams
-  already open and refuses newer ones (§8.7); a client's GOAWAY(NO_ERROR)
-  lets the streams it opened finish: ``test_graceful_*``,
+* **Bad input answered on the wire** (§5.4), h2 corrected by `gethy.strict_h2`:
+  ``tests/test_conformance.py``, the "errors" checks. A malformed request or
+  trailer costs only its stream (§8.1.1): ``test_a_malformed_request_costs_*``,
+  ``test_pseudo_headers_in_request_trailers_are_a_stream_error``; non-UTF-8
+  values still arrive (RFC 9110 §5.5): ``test_header_values_that_are_not_utf8_*``.
+* **Rapid reset** (CVE-2023-44487): requests completed and reset in the same
+  bytes never reach the application, in one pass: ``test_requests_reset_in_*``.
+* **SETTINGS** (§6.5.3, §6.9.3): ``test_stricter_limits_bind_only_once_*``.
+* **Limits, 413 and 503** (§8.1): answered early, then reset with NO_ERROR:
+  the ``body_over_limit`` check, ``test_body_limit_*``, ``test_connection_wide_*``.
+* **The application's mistakes are `SendError`s** (RFC 9110 §15, §8.1, §8.2):
+  ``test_application_misuse_is_a_send_error_not_a_broken_connection``; HEAD
+  gets no content and no made-up length (RFC 9110 §9.3.2, §8.6): ``test_head_*``.
+* **Graceful close both ways** (§6.8, §8.7): ``test_graceful_close_*``,
   ``test_client_goaway_lets_open_streams_finish``.
 * **Counters** the asyncio server reads: `progress`, `resets_received`.
-* **A recorder** for the notebooks' frame tables and window plots.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import h2.events
+from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.errors import ErrorCodes
-from h2.settings import SettingCodes, Settings
-from hyperframe.frame import GoAwayFrame
+from h2.exceptions import ProtocolError
+from h2.settings import SettingCodes
 
-from gethy.core import Phase, StreamState
-from gethy.events import H2Event
-from gethy.fields import content_length
+from gethy import answers, settings
+from gethy.core import CoreProtocol, Fields, Phase, StreamState, with_content_length
+from gethy.errors import SendError
+from gethy.events import ConnectionTerminatedEvent, H2Event
+from gethy.fields import HeaderInput, content_length, decode_fields, header_list
+from gethy.inspection import Inspection
+from gethy.messages import request_problem, trailers_problem
 from gethy.outbound import Flushed
-from gethy.validation import HeaderInput, ValidatingProtocol, goaway_received
+from gethy.stream import Headers
+from gethy.strict_h2 import StrictH2Connection
 
 if TYPE_CHECKING:
     from gethy.recorder import Recorder
-
-__all__ = ["HTTP2Protocol", "HeaderInput"]
 
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 DEFAULT_MAX_REQUEST_BUFFER = 64 * 1024 * 1024
 DEFAULT_MAX_CONCURRENT_STREAMS = 100
 DEFAULT_MAX_HEADER_LIST_SIZE = 64 * 1024
-DEFAULT_INITIAL_WINDOW_SIZE = 65_535  # §6.9.2
+DEFAULT_INITIAL_WINDOW_SIZE = settings.DEFAULT_INITIAL_WINDOW_SIZE
 
 
-class HTTP2Protocol(ValidatingProtocol):
+class HTTP2Protocol(Inspection, CoreProtocol):
     """The server side of one HTTP/2 connection, without any I/O, hardened.
 
-    Limits (all configurable, sensible by default):
-
-    * ``max_body_size``: a request body beyond it (by ``content-length`` or by
-      the bytes that arrive) is answered with ``413 Content Too Large``, then
-      the stream is reset with NO_ERROR (§8.1) to stop the upload; the
-      application never sees that request.
-    * ``max_request_buffer``: request-body bytes buffered on the connection,
-      all streams together. Acknowledging DATA at once keeps uploads moving,
-      so without it one connection could hold ``max_body_size`` times
-      ``max_concurrent_streams`` bytes. The stream whose DATA goes over it
-      gets ``503 Service Unavailable`` and a reset, as with 413.
-    * ``max_concurrent_streams``, ``max_header_list_size``,
-      ``initial_window_size``: advertised in SETTINGS (§6.5.2). A larger
-      header list is a connection error (GOAWAY ENHANCE_YOUR_CALM).
-
-    Pass a `gethy.recorder.Recorder` as ``recorder`` to log every frame and
-    every window change, for printing and plotting.
+    Limits: a request body over ``max_body_size`` (declared or arriving) gets
+    ``413``, and the one that takes the connection's buffered request bytes
+    over ``max_request_buffer`` gets ``503``; either way the stream is then
+    reset with NO_ERROR and the application never sees the request.
+    ``max_concurrent_streams``, ``max_header_list_size`` and
+    ``initial_window_size`` are advertised in SETTINGS (§6.5.2). A
+    `gethy.recorder.Recorder` as ``recorder`` logs every frame and window.
     """
+
+    connection_class: type[H2Connection] = StrictH2Connection
 
     def __init__(
         self,
@@ -97,78 +96,97 @@ class HTTP2Protocol(ValidatingProtocol):
         #: How many streams the client has reset (RST_STREAM) on this connection.
         self.resets_received = 0
         self._request_bytes = 0  # body bytes of requests still arriving, all streams
+        self._heads: set[int] = set()  # HEAD requests: their responses carry no content
         self._reset_when_sent: set[int] = set()  # answered 413/503: reset once sent
+        self._terminated = False
         self._last_stream_id: int | None = None  # set once we sent a graceful GOAWAY
         self._peer_going_away = False  # the client sent GOAWAY(NO_ERROR)
         self._extra_output = b""  # bytes made outside h2 (our graceful GOAWAY)
         super().__init__()
-        self._send_stricter_settings()
+        settings.send_stricter(self.http2_connection, self._settings)
 
     # ------------------------------------------------------------ SETTINGS (§6.5)
 
+    def _h2_config(self) -> H2Configuration:
+        # Requests are judged by gethy.messages so that a malformed one costs only
+        # its stream (§8.1.1), responses by gethy.fields: h2's checks are off.
+        return H2Configuration(
+            client_side=False,
+            validate_inbound_headers=False,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+        )
+
     def _new_connection(self) -> H2Connection:
         conn = super()._new_connection()
-        # Until the client acknowledges our SETTINGS it may rely on the defaults
-        # (§6.5.3, §6.9.3): the first SETTINGS frame is never stricter than them.
-        starting = {k: max(v, conn.local_settings[k]) for k, v in self._settings.items()}
-        conn.local_settings = Settings(client=False, initial_values=starting)
-        conn.decoder.max_header_list_size = conn.local_settings.max_header_list_size
+        settings.advertise(conn, self._settings)
         return conn
 
-    def _send_stricter_settings(self) -> None:
-        """Stricter limits go in a second SETTINGS frame; h2 applies them on its ACK."""
-        conn = self.http2_connection
-        stricter = {k: v for k, v in self._settings.items() if v < conn.local_settings[k]}
-        if stricter:
-            conn.update_settings(stricter)
-        grow = self._settings[SettingCodes.INITIAL_WINDOW_SIZE] - DEFAULT_INITIAL_WINDOW_SIZE
-        if grow > 0:  # SETTINGS sizes stream windows; the connection's grows by WINDOW_UPDATE
-            conn.increment_flow_control_window(grow)
-
-    def _handle_event(self, event: h2.events.Event) -> list[H2Event]:
-        if type(event) is h2.events.SettingsAcknowledged and not self._terminated:
-            self._settings_acknowledged(event)
-        return super()._handle_event(event)
-
-    def _settings_acknowledged(self, event: h2.events.SettingsAcknowledged) -> None:
+    def _settings_acknowledged(self, event: h2.events.SettingsAcknowledged) -> list[H2Event]:
         if SettingCodes.INITIAL_WINDOW_SIZE in event.changed_settings:
-            # A smaller window now binds, and h2 may sit on acknowledged bytes it has
-            # not handed back (it waits for half a window): let it recheck, or a
-            # client with no window left would wait forever.
-            for stream_id, stream in self.streams.items():
-                if stream.phase is Phase.RECEIVING:
-                    self.http2_connection.acknowledge_received_data(0, stream_id)
+            receiving = [i for i, s in self.streams.items() if s.phase is Phase.RECEIVING]
+            settings.recheck_windows(self.http2_connection, receiving)
+        return []
 
     # ------------------------------------------------------------------ receive
 
     def receive(self, data: bytes) -> list[H2Event]:
-        if self.recorder is not None and not self._terminated:
+        """Feed bytes from the client; return the events the application must handle.
+
+        Never raises for anything the client sends: a protocol violation
+        returns a `ConnectionTerminatedEvent` and queues a GOAWAY. After that
+        event, write `data_to_send()` and close; later calls return [].
+        """
+        if self._terminated:
+            return []
+        if self.recorder is not None:
             self.recorder.record_bytes("in", data, self)
-        events = super().receive(data)
+        try:
+            events = answers.without_requests_reset_at_once(super().receive(data))
+        except ProtocolError as exc:
+            events = [self._protocol_error(exc, data)]
         if self.recorder is not None:
             self.recorder.record_windows(self)
         return events
 
-    receive.__doc__ = ValidatingProtocol.receive.__doc__
+    def _other_event(self, event: h2.events.Event) -> list[H2Event]:
+        if self._terminated:
+            return []  # these bytes came after the end
+        kind = type(event)
+        if kind is h2.events.SettingsAcknowledged:
+            return self._settings_acknowledged(event)  # type: ignore[arg-type]
+        if kind is h2.events.ConnectionTerminated:
+            return self._connection_terminated(event)  # type: ignore[arg-type]
+        return []
+
+    def _fields(self, fields: Iterable[tuple[bytes, bytes]]) -> Headers:  # type: ignore[override]
+        return decode_fields(fields)  # bytes from h2: its header_encoding is off
 
     def _request_headers_received(self, event: h2.events.RequestReceived) -> list[H2Event]:
         self.progress += 1
-        if self.closing and event.stream_id > (self._last_stream_id or 0):
+        stream_id = event.stream_id
+        if self._terminated:
+            return []  # these bytes came after the end
+        if self.closing and stream_id > (self._last_stream_id or 0):
             # Opened after a GOAWAY: refused, so the client may retry it safely (§8.7).
-            self._reset_if_open(event.stream_id, ErrorCodes.REFUSED_STREAM)
+            self._reset_if_open(stream_id, ErrorCodes.REFUSED_STREAM)
             return []
         events = super()._request_headers_received(event)
-        stream = self.streams.get(event.stream_id)
-        declared = content_length(stream.headers) if stream is not None else None
-        if stream is not None and declared is not None and declared > self.max_body_size:
+        stream = self.streams[stream_id]
+        if request_problem(stream.headers) is not None:
+            self._refuse_malformed(stream_id)
+            return []
+        if (":method", "HEAD") in stream.headers:
+            self._heads.add(stream_id)
+        declared = content_length(stream.headers)
+        if declared is not None and declared > self.max_body_size:
             self._reject(stream, 413, f"request body larger than {self.max_body_size} bytes")
             return []
         return events
 
     def _data_received(self, event: h2.events.DataReceived) -> list[H2Event]:
         stream = self.streams.get(event.stream_id)
-        arriving = stream is not None and stream.phase is Phase.RECEIVING
-        if arriving and event.data:
+        if stream is not None and stream.phase is Phase.RECEIVING and event.data:
             self.progress += 1
             self._request_bytes += len(event.data)
         events = super()._data_received(event)
@@ -178,6 +196,14 @@ class HTTP2Protocol(ValidatingProtocol):
             self._reject(stream, 413, f"request body larger than {self.max_body_size} bytes")
         elif self._request_bytes > self.max_request_buffer:
             self._reject(stream, 503, "too many request bytes buffered here; try again later")
+        return events
+
+    def _trailers_received(self, event: h2.events.TrailersReceived) -> list[H2Event]:
+        events = super()._trailers_received(event)
+        stream = self.streams.get(event.stream_id)
+        if events and stream is not None and trailers_problem(stream.trailers or ()):
+            self._refuse_malformed(event.stream_id)
+            return []
         return events
 
     def _stream_ended(self, stream: StreamState) -> list[H2Event]:
@@ -190,8 +216,9 @@ class HTTP2Protocol(ValidatingProtocol):
 
     def _forget(self, stream_id: int) -> bool:
         stream = self.streams.get(stream_id)
-        if stream is not None:
-            self._release(stream)
+        if stream is not None and stream.phase is Phase.RECEIVING:
+            self._request_bytes -= stream.received  # as _release, inlined: a hot path
+        self._heads.discard(stream_id)
         self._reset_when_sent.discard(stream_id)
         return super()._forget(stream_id)
 
@@ -200,10 +227,17 @@ class HTTP2Protocol(ValidatingProtocol):
         if stream.phase is Phase.RECEIVING:
             self._request_bytes -= stream.received
 
+    # ------------------------------------------------- answers to bad input
+
+    def _refuse_malformed(self, stream_id: int) -> None:
+        """A malformed request is a stream error (§8.1.1): RST_STREAM, not GOAWAY."""
+        self._forget(stream_id)
+        self._reset_if_open(stream_id, ErrorCodes.PROTOCOL_ERROR)
+
     def _reject(self, stream: StreamState, status: int, why: str) -> None:
         """Answer before the body is in, then ask the client to stop sending (§8.1)."""
         stream_id = stream.stream_id
-        if not self._h2_stream_open(stream_id):
+        if not answers.h2_stream_open(self.http2_connection, stream_id):
             self._forget(stream_id)  # the client reset it in the same bytes
             return
         self._release(stream)
@@ -218,22 +252,90 @@ class HTTP2Protocol(ValidatingProtocol):
         if reset:
             self._reset_if_open(stream_id, ErrorCodes.NO_ERROR)
 
+    def _protocol_error(self, exc: ProtocolError, data: bytes) -> ConnectionTerminatedEvent:
+        event = answers.protocol_error(self.http2_connection, exc, data)
+        self._end_everything()
+        return event
+
     def _connection_terminated(self, event: h2.events.ConnectionTerminated) -> list[H2Event]:
-        """With NO_ERROR the client's GOAWAY is graceful: its open streams may finish (§6.8)."""
-        if event.error_code != ErrorCodes.NO_ERROR or not self.streams:
-            return super()._connection_terminated(event)
-        self._peer_going_away = True  # answer what it asked, refuse anything newer
-        return [goaway_received(event)]
+        """Client GOAWAY (§6.8): with NO_ERROR its open streams finish. One event only."""
+        told = self._peer_going_away
+        if event.error_code == ErrorCodes.NO_ERROR and self.streams:
+            self._peer_going_away = True  # answer what it asked, refuse anything newer
+        elif event.error_code != ErrorCodes.NO_ERROR or not told:
+            self._end_everything()
+        return [] if told else [answers.goaway_received(event)]
+
+    def _end_everything(self) -> None:
+        self._terminated = True
+        for stream_id in list(self.streams):
+            self._forget(stream_id)
+        self.outbound.queues.clear()
+
+    def _reset_if_open(self, stream_id: int, error_code: ErrorCodes) -> None:
+        if answers.h2_stream_open(self.http2_connection, stream_id):
+            self.http2_connection.reset_stream(stream_id, error_code)
 
     # --------------------------------------------------------------------- send
 
-    def send_headers(
-        self, stream_id: int, status: int, headers: HeaderInput = (), *, end_stream: bool = False
-    ) -> None:
-        super().send_headers(stream_id, status, headers, end_stream=end_stream)
-        self.progress += 1
+    def _why_not_open(self) -> str:
+        return "the connection is terminated" if self._terminated else super()._why_not_open()
 
-    send_headers.__doc__ = ValidatingProtocol.send_headers.__doc__
+    def send(
+        self,
+        stream_id: int,
+        status: int,
+        headers: HeaderInput = (),
+        body: bytes = b"",
+        *,
+        trailers: HeaderInput | None = None,
+    ) -> None:
+        """Answer a request whole: status, headers, body and optional trailers.
+
+        ``content-length`` is added when the headers lack it (not on 1xx, 204,
+        304: RFC 9110 §8.6). A HEAD request's response carries no content
+        (RFC 9110 §9.3.2): give the body a GET would get and only its length
+        is sent; give none and no length is made up. The body leaves as the
+        client's windows allow; call `data_to_send()`.
+        """
+        if status < 200:
+            raise SendError("a 1xx response is informational: send it with send_headers()")
+        fields = header_list(headers)
+        trailer_fields = header_list(trailers) if trailers is not None else None  # checked first
+        if stream_id in self._heads:  # no content; a length only if we know it
+            fields = with_content_length(status, fields, body) if body else fields
+            self.send_headers(stream_id, status, fields, end_stream=True)
+            return
+        super().send(stream_id, status, fields, body, trailers=trailer_fields)
+
+    def _send_headers(
+        self, stream: StreamState, status: int, headers: Fields, end_stream: bool
+    ) -> None:
+        if not 100 <= status <= 599:
+            raise SendError(f"{status} is not an HTTP status code (RFC 9110 §15)")
+        if status < 200 and end_stream:
+            raise SendError("a 1xx response cannot end the stream: the final response follows")
+        try:
+            super()._send_headers(stream, status, header_list(headers), end_stream)
+        except ProtocolError as exc:
+            why = f"h2 refused the response headers of stream {stream.stream_id}: {exc}"
+            raise SendError(why) from exc
+        self.progress += 1  # a response started
+
+    def send_data(self, stream_id: int, data: bytes, *, end_stream: bool = False) -> None:
+        """Queue body bytes; for HEAD they are dropped (no content, RFC 9110 §9.3.2)."""
+        super().send_data(
+            stream_id, b"" if stream_id in self._heads else data, end_stream=end_stream
+        )
+
+    def send_trailers(self, stream_id: int, trailers: Fields) -> None:
+        """End the response with trailing fields (§8.1), each checked first."""
+        super().send_trailers(stream_id, header_list(trailers))
+
+    def reset_stream(self, stream_id: int, error_code: ErrorCodes = ErrorCodes.CANCEL) -> None:
+        """Abandon a stream with RST_STREAM (§6.4): its unsent output is dropped."""
+        if not self._terminated:
+            super().reset_stream(stream_id, error_code)
 
     def close(
         self, error_code: ErrorCodes = ErrorCodes.NO_ERROR, *, graceful: bool | None = None
@@ -252,14 +354,9 @@ class HTTP2Protocol(ValidatingProtocol):
             conn.close_connection(error_code=error_code, last_stream_id=self._last_stream_id)
             self._end_everything()
             return
-        if self._last_stream_id is not None:
-            return
-        # h2's close_connection() would stop every stream at once, so the
-        # graceful GOAWAY is built here and sent after what h2 queued before it.
-        self._last_stream_id = conn.highest_inbound_stream_id
-        conn.last_stream_id_cap = self._last_stream_id  # type: ignore[attr-defined]
-        goaway = GoAwayFrame(0, last_stream_id=self._last_stream_id)
-        self._extra_output += conn.data_to_send() + goaway.serialize()
+        if self._last_stream_id is None:
+            self._extra_output += answers.graceful_goaway(conn)
+            self._last_stream_id = conn.highest_inbound_stream_id
 
     # ------------------------------------------------------------------- output
 
@@ -269,7 +366,11 @@ class HTTP2Protocol(ValidatingProtocol):
         Response data leaves the outbound buffer here, as far as the windows
         allow; the rest stays buffered until a later `receive` opens them.
         """
-        data = super().data_to_send()
+        if self._terminated:  # only the GOAWAY and what h2 queued before it
+            self.outbound.collected()
+            data = self.http2_connection.data_to_send()
+        else:
+            data = super().data_to_send()
         if self._extra_output:
             data, self._extra_output = self._extra_output + data, b""
         if self.recorder is not None:
@@ -283,54 +384,14 @@ class HTTP2Protocol(ValidatingProtocol):
             self.progress += 1
         return flushed
 
-    # --------------------------------------------------------- what you can see
+    # --------------------------------------------------------- where it stands
 
     @property
-    def h2_connection(self) -> H2Connection:
-        """The underlying h2 connection, for looking inside (not for sending)."""
-        return self.http2_connection
+    def terminated(self) -> bool:
+        """True once the connection is over: a GOAWAY for an error, sent or received."""
+        return self._terminated
 
     @property
     def closing(self) -> bool:
         """True once a graceful GOAWAY went either way: no new streams are taken."""
         return self._last_stream_id is not None or self._peer_going_away
-
-    @property
-    def active_streams(self) -> int:
-        """Streams whose request is still arriving or whose response is unfinished."""
-        return len(self.streams)
-
-    def buffered(self, stream_id: int | None = None) -> int:
-        """Response bytes waiting for window, on one stream or on all of them."""
-        return self.outbound.total() if stream_id is None else self.outbound.pending(stream_id)
-
-    def send_window(self, stream_id: int = 0) -> int:
-        """How many DATA bytes we may still send: on the connection (0) or one stream.
-
-        Can be negative after the client lowers SETTINGS_INITIAL_WINDOW_SIZE
-        (§6.9.2). Raises KeyError for a stream h2 no longer tracks.
-        """
-        conn = self.http2_connection
-        if stream_id == 0:
-            return conn.outbound_flow_control_window
-        return conn.streams[stream_id].outbound_flow_control_window
-
-    def receive_window(self, stream_id: int = 0) -> int:
-        """How many DATA bytes the client may still send us, on the connection (0) or a stream."""
-        conn = self.http2_connection
-        if stream_id == 0:
-            return conn.inbound_flow_control_window
-        return conn.streams[stream_id].inbound_flow_control_window
-
-    def windows(self) -> dict[tuple[str, int], int]:
-        """Every current window: ``{("send" | "receive", stream_id): size}``, 0 = connection."""
-        conn = self.http2_connection
-        result = {
-            ("send", 0): conn.outbound_flow_control_window,
-            ("receive", 0): conn.inbound_flow_control_window,
-        }
-        for stream_id, stream in conn.streams.items():
-            if not stream.closed:
-                result["send", stream_id] = stream.outbound_flow_control_window
-                result["receive", stream_id] = stream.inbound_flow_control_window
-        return result

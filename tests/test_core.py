@@ -281,3 +281,15 @@ def test_requests_reset_in_the_same_read_never_reach_the_app_however_many():
 def test_h2_events_the_core_ignores_give_no_events():
     protocol = CoreProtocol()
     assert protocol._handle_event(h2.events.PingReceived(ping_data=b"12345678")) == []
+
+
+def test_a_second_client_goaway_is_not_a_second_event():
+    protocol = HTTP2Protocol()
+    pair = InMemoryPair(protocol, auto_ack=False)
+    sid = pair.request("GET", "/big")
+    pair.run()
+    protocol.send(sid, 200, [], pattern(300_000))
+    events = protocol.receive(_goaway(ErrorCodes.NO_ERROR) + _goaway(ErrorCodes.NO_ERROR))
+    assert len(events) == 1 and protocol.closing and not protocol.terminated
+    assert protocol.receive(_goaway(ErrorCodes.PROTOCOL_ERROR)) == []
+    assert protocol.terminated and protocol.active_streams == 0

@@ -25,7 +25,6 @@ from gethy import (
     StreamResetEvent,
 )
 from gethy.checks import CHECKS, pattern, run_checks
-from gethy.core import Phase
 from gethy.frames import CONNECTION_PREFACE, decode_frame_header, decode_frames, encode_frame
 from gethy.pair import InMemoryPair
 
@@ -56,13 +55,12 @@ class IgnoresWindows(HTTP2Protocol):
     """Sends every body in one go, ignoring flow control (h2 itself would refuse,
     so this one writes its DATA frames past the outbound buffer and h2)."""
 
-    def send_data(self, stream_id, data, *, end_stream=False):
-        self._expect(stream_id, Phase.HEADERS_SENT, "send data on")
+    def _send_body(self, stream, data, end_stream, trailers=None):
         for i in range(0, len(data), 16_384):
-            self._extra_output += encode_frame("DATA", 0, stream_id, data[i : i + 16_384])
+            self._extra_output += encode_frame("DATA", 0, stream.stream_id, data[i : i + 16_384])
         if end_stream:
-            self._extra_output += encode_frame("DATA", "END_STREAM", stream_id, b"")
-            self._forget(stream_id)
+            self._extra_output += encode_frame("DATA", "END_STREAM", stream.stream_id, b"")
+            self._forget(stream.stream_id)
 
 
 class NoPreface(HTTP2Protocol):
