@@ -240,8 +240,7 @@ class CoreProtocol:
         fields = [(":status", str(status)), *headers]
         self.http2_connection.send_headers(stream.stream_id, fields, end_stream=end_stream)
         if end_stream:
-            stream.phase = Phase.ENDED
-            self._response_sent(stream.stream_id)
+            self._forget(stream.stream_id)  # the whole response is in h2: done
         elif status >= 200:  # a 1xx is interim: the final response still follows (§8.1)
             stream.phase = Phase.HEADERS_SENT
 
@@ -253,7 +252,7 @@ class CoreProtocol:
         if end_stream:
             stream.phase = Phase.ENDED  # the response is still leaving...
             if sent:
-                self._response_sent(stream.stream_id)  # ...or already gone into h2
+                self._forget(stream.stream_id)  # ...or already gone into h2: done
 
     def reset_stream(self, stream_id: int, error_code: ErrorCodes = ErrorCodes.CANCEL) -> None:
         """Abandon a stream with RST_STREAM (§6.4): its unsent output is dropped."""
@@ -262,10 +261,6 @@ class CoreProtocol:
             self.http2_connection.reset_stream(stream_id, error_code)
         except ProtocolError as exc:
             raise SendError(f"cannot reset stream {stream_id}: {exc}") from exc
-
-    def _response_sent(self, stream_id: int) -> None:
-        """The whole response has gone into h2: nothing left to hold for the stream."""
-        self._forget(stream_id)
 
     # ------------------------------------------------------------------- output
 
@@ -278,5 +273,5 @@ class CoreProtocol:
     def _flush(self) -> Flushed:
         flushed = self.outbound.flush()
         for stream_id in flushed.finished:
-            self._response_sent(stream_id)
+            self._forget(stream_id)  # its whole response is in h2: done
         return flushed

@@ -28,7 +28,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from h2.connection import H2Connection
-from h2.exceptions import StreamClosedError
+from h2.exceptions import FlowControlError, FrameTooLargeError, StreamClosedError
 
 from gethy.stream import Headers
 
@@ -95,20 +95,19 @@ class Outbound:
         stream's response has now gone into h2 entirely.
         """
         nothing_waits = not self.queues and self.handed_over < HANDOVER_LIMIT
-        conn = self.conn
-        if (  # the common small response: one frame, straight into h2
-            nothing_waits
-            and not trailers
-            and (data or end_stream)
-            and len(data) <= conn.max_outbound_frame_size
-            and (not data or len(data) <= conn.local_flow_control_window(stream_id))
-        ):
+        if nothing_waits and not trailers and (data or end_stream):
+            # The common small response: one frame, straight into h2. h2 checks the
+            # window and the frame size before it changes anything, so asking it is
+            # the cheapest test; what does not fit waits in the queue below.
             try:
-                conn.send_data(stream_id, data, end_stream=end_stream)
+                self.conn.send_data(stream_id, data, end_stream=end_stream)
+            except (FlowControlError, FrameTooLargeError):
+                pass
             except StreamClosedError:
                 return end_stream  # h2 closed it (a reset, reported separately)
-            self.handed_over += len(data)
-            return end_stream
+            else:
+                self.handed_over += len(data)
+                return end_stream
         pending = self.queues.get(stream_id)
         if pending is None:
             pending = self.queues[stream_id] = Pending()

@@ -212,6 +212,7 @@ class HTTP2Protocol(Inspection, CoreProtocol):
 
     def _stream_reset(self, event: h2.events.StreamReset) -> list[H2Event]:
         self.resets_received += 1
+        self._reset_when_sent.discard(event.stream_id)
         return super()._stream_reset(event)
 
     def _forget(self, stream_id: int) -> bool:
@@ -219,7 +220,6 @@ class HTTP2Protocol(Inspection, CoreProtocol):
         if stream is not None and stream.phase is Phase.RECEIVING:
             self._request_bytes -= stream.received  # as _release, inlined: a hot path
         self._heads.discard(stream_id)
-        self._reset_when_sent.discard(stream_id)
         return super()._forget(stream_id)
 
     def _release(self, stream: StreamState) -> None:
@@ -243,13 +243,10 @@ class HTTP2Protocol(Inspection, CoreProtocol):
         self._release(stream)
         stream.buffered_data = []
         stream.phase = Phase.RESPONSE_NOT_STARTED  # the application never sees it
-        self._reset_when_sent.add(stream_id)
         self.send(stream_id, status, [("content-type", "text/plain")], f"{why}\n".encode())
-
-    def _response_sent(self, stream_id: int) -> None:
-        reset = stream_id in self._reset_when_sent
-        super()._response_sent(stream_id)
-        if reset:
+        if stream_id in self.streams:
+            self._reset_when_sent.add(stream_id)  # once the answer has left: see _flush
+        else:
             self._reset_if_open(stream_id, ErrorCodes.NO_ERROR)
 
     def _protocol_error(self, exc: ProtocolError, data: bytes) -> ConnectionTerminatedEvent:
@@ -268,6 +265,7 @@ class HTTP2Protocol(Inspection, CoreProtocol):
 
     def _end_everything(self) -> None:
         self._terminated = True
+        self._reset_when_sent.clear()
         for stream_id in list(self.streams):
             self._forget(stream_id)
         self.outbound.queues.clear()
@@ -382,6 +380,9 @@ class HTTP2Protocol(Inspection, CoreProtocol):
         flushed = super()._flush()
         if flushed.frames:
             self.progress += 1
+        for stream_id in self._reset_when_sent.intersection(flushed.finished):
+            self._reset_when_sent.discard(stream_id)  # our early answer has left:
+            self._reset_if_open(stream_id, ErrorCodes.NO_ERROR)  # stop the upload (§8.1)
         return flushed
 
     # --------------------------------------------------------- where it stands
