@@ -1,5 +1,8 @@
 """The application interface: a handler takes a `Request` and returns a `Response`.
 
+Built in notebook 07 (asyncio server), where the learner serves their own
+application; notebook 00 already uses `default_app`.
+
 This is what `gethy.server` calls for every request, and it is small on
 purpose, so that a whole application fits in a notebook cell::
 
