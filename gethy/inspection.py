@@ -40,6 +40,15 @@ class Inspection:
         """Response bytes waiting for window, on one stream or on all of them."""
         return self.outbound.total() if stream_id is None else self.outbound.pending(stream_id)
 
+    def waiting_for_window(self) -> bool:
+        """True if some queued response data cannot leave until the client opens a window."""
+        conn = self.http2_connection
+        return any(
+            pending.size > conn.local_flow_control_window(stream_id)
+            for stream_id, pending in self.outbound.queues.items()
+            if stream_id in conn.streams
+        )
+
     def send_window(self, stream_id: int = 0) -> int:
         """How many DATA bytes we may still send: on the connection (0) or one stream.
 

@@ -108,14 +108,7 @@ class HTTP2Protocol(Inspection, CoreProtocol):
     # ------------------------------------------------------------ SETTINGS (§6.5)
 
     def _h2_config(self) -> H2Configuration:
-        # Requests are judged by gethy.messages so that a malformed one costs only
-        # its stream (§8.1.1), responses by gethy.fields: h2's checks are off.
-        return H2Configuration(
-            client_side=False,
-            validate_inbound_headers=False,
-            validate_outbound_headers=False,
-            normalize_outbound_headers=False,
-        )
+        return settings.h2_configuration()
 
     def _new_connection(self) -> H2Connection:
         conn = super()._new_connection()
@@ -338,13 +331,8 @@ class HTTP2Protocol(Inspection, CoreProtocol):
     def close(
         self, error_code: ErrorCodes = ErrorCodes.NO_ERROR, *, graceful: bool | None = None
     ) -> None:
-        """Begin shutting the connection down with GOAWAY (§6.8).
-
-        Graceful by default with NO_ERROR: streams already opened are answered
-        as usual, newer ones are refused; wait until `active_streams` is 0,
-        then close the transport. Any other code, or ``graceful=False``, ends
-        the connection at once.
-        """
+        """GOAWAY (§6.8). With NO_ERROR, graceful: open streams are answered, newer ones
+        refused; close the transport once `active_streams` is 0. Otherwise: the end, now."""
         if self._terminated:
             return
         conn = self.http2_connection
@@ -391,6 +379,19 @@ class HTTP2Protocol(Inspection, CoreProtocol):
     def terminated(self) -> bool:
         """True once the connection is over: a GOAWAY for an error, sent or received."""
         return self._terminated
+
+    @property
+    def request_bytes(self) -> int:
+        """Body bytes of requests still arriving, buffered on this connection."""
+        return self._request_bytes
+
+    def peer_closed(self) -> int:
+        """The client's FIN: requests still arriving can never complete, so they are
+        dropped (returns how many); responses underway stay, the client may read them."""
+        arriving = [i for i, stream in self.streams.items() if stream.phase is Phase.RECEIVING]
+        for stream_id in arriving:
+            self._forget(stream_id)
+        return len(arriving)
 
     @property
     def closing(self) -> bool:

@@ -11,10 +11,25 @@ only when the client's ACK arrives.
 
 from __future__ import annotations
 
+from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.settings import SettingCodes, Settings
 
 DEFAULT_INITIAL_WINDOW_SIZE = 65_535  # §6.9.2
+
+
+def h2_configuration() -> H2Configuration:
+    """h2 on the server side with its header checks off: gethy makes them itself.
+
+    Requests are judged by `gethy.messages`, so that a malformed one costs only
+    its stream (§8.1.1) instead of h2's GOAWAY; responses by `gethy.fields`.
+    """
+    return H2Configuration(
+        client_side=False,
+        validate_inbound_headers=False,
+        validate_outbound_headers=False,
+        normalize_outbound_headers=False,
+    )
 
 
 def advertise(conn: H2Connection, wanted: dict[SettingCodes, int]) -> None:

@@ -293,3 +293,25 @@ def test_a_second_client_goaway_is_not_a_second_event():
     assert len(events) == 1 and protocol.closing and not protocol.terminated
     assert protocol.receive(_goaway(ErrorCodes.PROTOCOL_ERROR)) == []
     assert protocol.terminated and protocol.active_streams == 0
+
+
+def test_peer_closed_drops_requests_that_can_never_complete():
+    protocol = HTTP2Protocol()
+    pair = InMemoryPair(protocol, auto_ack=False)
+    answered = pair.request("GET", "/")
+    uploading = pair.client.get_next_available_stream_id()
+    pair.client.send_headers(uploading, [(":method", "POST"), (":path", "/up"),
+                                         (":scheme", "http"), (":authority", "a")])  # fmt: skip
+    pair.client.send_data(uploading, pattern(10_000))  # and then the client's FIN
+    pair.run()
+    protocol.send(answered, 200, [], pattern(100_000))
+    assert protocol.request_bytes > 0
+    assert protocol.peer_closed() == 1
+    assert protocol.request_bytes == 0 and uploading not in protocol.streams
+    assert answered in protocol.streams  # its response may still be read
+    assert protocol.waiting_for_window()  # 100,000 bytes, a 65,535-byte window
+    pair.ack()
+    pair.run()
+    pair.ack()
+    pair.run()
+    assert not protocol.waiting_for_window() and answered not in protocol.streams
