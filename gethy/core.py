@@ -43,6 +43,10 @@ from gethy.stream import Headers, Stream
 
 Fields = Iterable[tuple[str, str]]
 
+#: A body piece shorter than this takes the next DATA frame's bytes into itself:
+#: a client sending 1-byte frames would otherwise cost ~70 bytes per body byte.
+SMALL_PIECE = 1024
+
 
 class Phase(Enum):
     """Where one stream is, seen from the server (§5.1 stream states, §8.1 messages)."""
@@ -150,7 +154,11 @@ class CoreProtocol:
         stream = self.streams.get(event.stream_id)
         if stream is None or stream.phase is not Phase.RECEIVING:
             return []  # a stream we forgot or already answered: its data is dropped
-        stream.buffered_data.append(event.data)
+        pieces = stream.buffered_data
+        if pieces and len(pieces[-1]) < SMALL_PIECE:
+            pieces[-1] += event.data  # tiny DATA frames pile up in one piece, not one each
+        else:
+            pieces.append(event.data)
         stream.received += len(event.data)
         return self._stream_ended(stream) if event.stream_ended else []
 

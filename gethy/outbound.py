@@ -66,9 +66,10 @@ class Pending:
 
 @dataclass(frozen=True)
 class Flushed:
-    """What one `flush` moved into h2: how many frames, and which responses it finished."""
+    """What one `flush` moved into h2: frames, DATA bytes, and the responses it finished."""
 
     frames: int = 0
+    data: int = 0
     finished: tuple[int, ...] = ()
 
 
@@ -165,6 +166,7 @@ class Outbound:
         frames = 0
         finished = []
         conn, queues = self.conn, self.queues
+        handed_before = self.handed_over
         progress = True
         while progress:
             progress = False
@@ -176,7 +178,7 @@ class Outbound:
                     frames += 1
                     if stream_id not in queues:
                         finished.append(stream_id)
-        return Flushed(frames, tuple(finished))
+        return Flushed(frames, self.handed_over - handed_before, tuple(finished))
 
     def collected(self) -> None:
         """h2's bytes were collected (`data_to_send`): pushes may go at once again."""

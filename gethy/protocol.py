@@ -25,11 +25,11 @@ and 04 build; this subclass adds what a real server needs, one block per fix
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import h2.events
-from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.errors import ErrorCodes
 from h2.exceptions import ProtocolError
@@ -40,6 +40,7 @@ from gethy.core import CoreProtocol, Fields, Phase, StreamState, with_content_le
 from gethy.errors import SendError
 from gethy.events import ConnectionTerminatedEvent, H2Event
 from gethy.fields import HeaderInput, content_length, decode_fields, header_list
+from gethy.floods import FloodGuard
 from gethy.inspection import Inspection
 from gethy.messages import request_problem, trailers_problem
 from gethy.outbound import Flushed
@@ -79,6 +80,7 @@ class HTTP2Protocol(Inspection, CoreProtocol):
         max_header_list_size: int = DEFAULT_MAX_HEADER_LIST_SIZE,
         initial_window_size: int = DEFAULT_INITIAL_WINDOW_SIZE,
         recorder: Recorder | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_body_size = max_body_size
         self.max_request_buffer = max_request_buffer
@@ -102,34 +104,30 @@ class HTTP2Protocol(Inspection, CoreProtocol):
         self._last_stream_id: int | None = None  # set once we sent a graceful GOAWAY
         self._peer_going_away = False  # the client sent GOAWAY(NO_ERROR)
         self._extra_output = b""  # bytes made outside h2 (our graceful GOAWAY)
+        self._floods = FloodGuard(clock)  # budgets for resets and control frames
         super().__init__()
         settings.send_stricter(self.http2_connection, self._settings)
 
     # ------------------------------------------------------------ SETTINGS (§6.5)
 
-    def _h2_config(self) -> H2Configuration:
-        return settings.h2_configuration()
+    _h2_config = staticmethod(settings.h2_configuration)
 
     def _new_connection(self) -> H2Connection:
         conn = super()._new_connection()
         settings.advertise(conn, self._settings)
+        conn.flood_guard = self._floods  # type: ignore[attr-defined]
         return conn
 
     def _settings_acknowledged(self, event: h2.events.SettingsAcknowledged) -> list[H2Event]:
-        if SettingCodes.INITIAL_WINDOW_SIZE in event.changed_settings:
-            receiving = [i for i, s in self.streams.items() if s.phase is Phase.RECEIVING]
-            settings.recheck_windows(self.http2_connection, receiving)
+        receiving = [i for i, s in self.streams.items() if s.phase is Phase.RECEIVING]
+        settings.acknowledged(self.http2_connection, event.changed_settings, receiving)
         return []
 
     # ------------------------------------------------------------------ receive
 
     def receive(self, data: bytes) -> list[H2Event]:
-        """Feed bytes from the client; return the events the application must handle.
-
-        Never raises for anything the client sends: a protocol violation
-        returns a `ConnectionTerminatedEvent` and queues a GOAWAY. After that
-        event, write `data_to_send()` and close; later calls return [].
-        """
+        """Bytes from the client in, events out. Never raises for what a client sends: a
+        violation queues GOAWAY and returns a `ConnectionTerminatedEvent` (then [])."""
         if self._terminated:
             return []
         if self.recorder is not None:
@@ -211,7 +209,7 @@ class HTTP2Protocol(Inspection, CoreProtocol):
     def _forget(self, stream_id: int) -> bool:
         stream = self.streams.get(stream_id)
         if stream is not None and stream.phase is Phase.RECEIVING:
-            self._request_bytes -= stream.received  # as _release, inlined: a hot path
+            self._request_bytes -= stream.received  # _release, inlined: a hot path
         self._heads.discard(stream_id)
         return super()._forget(stream_id)
 
@@ -224,6 +222,7 @@ class HTTP2Protocol(Inspection, CoreProtocol):
 
     def _refuse_malformed(self, stream_id: int) -> None:
         """A malformed request is a stream error (§8.1.1): RST_STREAM, not GOAWAY."""
+        self._floods.reset()  # one the client made us send (MadeYouReset)
         self._forget(stream_id)
         self._reset_if_open(stream_id, ErrorCodes.PROTOCOL_ERROR)
 
@@ -368,6 +367,7 @@ class HTTP2Protocol(Inspection, CoreProtocol):
         flushed = super()._flush()
         if flushed.frames:
             self.progress += 1
+            self._floods.data_sent(flushed.data)
         for stream_id in self._reset_when_sent.intersection(flushed.finished):
             self._reset_when_sent.discard(stream_id)  # our early answer has left:
             self._reset_if_open(stream_id, ErrorCodes.NO_ERROR)  # stop the upload (§8.1)

@@ -49,11 +49,13 @@ def send_stricter(conn: H2Connection, wanted: dict[SettingCodes, int]) -> None:
         conn.increment_flow_control_window(grow)
 
 
-def recheck_windows(conn: H2Connection, stream_ids: list[int]) -> None:
-    """A smaller INITIAL_WINDOW_SIZE now binds: let h2 recheck what it owes the client.
+def acknowledged(conn: H2Connection, changed: dict, receiving: list[int]) -> None:
+    """The client acknowledged our SETTINGS: a smaller INITIAL_WINDOW_SIZE binds now.
 
     h2 may sit on acknowledged bytes it has not handed back (it waits for half
-    a window); without a recheck a client with no window left would wait forever.
+    a window); without a recheck, a client uploading on `receiving` streams
+    with no window left would wait forever.
     """
-    for stream_id in stream_ids:
-        conn.acknowledge_received_data(0, stream_id)
+    if SettingCodes.INITIAL_WINDOW_SIZE in changed:
+        for stream_id in receiving:
+            conn.acknowledge_received_data(0, stream_id)

@@ -25,14 +25,26 @@ is not public API, so each one is small and has a test that fails without it.
 7. A client's GOAWAY with NO_ERROR lets the streams it opened finish (§6.8):
    h2 closes the whole connection on any GOAWAY and drops the responses it
    has queued, although the client still reads them.
+8. A stream over SETTINGS_MAX_CONCURRENT_STREAMS is refused alone, with
+   RST_STREAM REFUSED_STREAM, so the client may retry it (§5.1.2, §8.7); h2
+   ends the whole connection. Its header block is still decoded, to keep
+   the HPACK context in step with the client's (RFC 7541 §2.2).
+9. Our HPACK encoder's table stays at most `ENCODER_TABLE_CAP` bytes, whatever
+   SETTINGS_HEADER_TABLE_SIZE the client allows: the encoder may choose any
+   size up to it (RFC 7541 §4.2), and a huge table makes every search slow.
+
+And one guard that needs h2's innards: with a `gethy.floods.FloodGuard`
+attached, every frame is counted before h2 handles it, and so is every
+stream h2 resets because of a client's frame; a spent budget ends the
+connection with GOAWAY ENHANCE_YOUR_CALM before the rest of the bytes run.
 """
 
 from __future__ import annotations
 
 from h2.config import H2Configuration
-from h2.connection import ConnectionInputs, H2Connection
+from h2.connection import ConnectionInputs, H2Connection, _decode_headers
 from h2.errors import ErrorCodes
-from h2.events import ConnectionTerminated
+from h2.events import ConnectionTerminated, StreamReset
 from h2.exceptions import (
     FrameDataMissingError,
     FrameTooLargeError,
@@ -40,14 +52,18 @@ from h2.exceptions import (
     StreamClosedError,
 )
 from h2.frame_buffer import FrameBuffer
+from h2.stream import StreamClosedBy
 from h2.utilities import SizeLimitDict
 from hpack import Decoder
 from hpack.exceptions import HPACKError, OversizedHeaderListError
-from hyperframe.frame import GoAwayFrame, RstStreamFrame
+from hyperframe.frame import GoAwayFrame, HeadersFrame, RstStreamFrame
 
+from gethy.floods import FloodGuard
 from gethy.frames import FIXED_LENGTHS, FRAME_TYPE_CODES
 
 SETTINGS = FRAME_TYPE_CODES["SETTINGS"]
+#: The largest HPACK table our encoder keeps (fix 9): RFC 7541's default size.
+ENCODER_TABLE_CAP = 4096
 
 
 class HeaderCheckedFrameBuffer(FrameBuffer):
@@ -93,6 +109,9 @@ class StrictH2Connection(H2Connection):
         self.decoder.max_header_list_size = self.DEFAULT_MAX_HEADER_LIST_SIZE
         self._reset_by_us = SizeLimitDict(size_limit=1000)
 
+    #: Counts frames and resets when set (see `gethy.floods`).
+    flood_guard: FloodGuard | None = None
+
     #: Set by a graceful GOAWAY: later GOAWAYs announce no higher stream (fix 6).
     last_stream_id_cap: int | None = None
 
@@ -129,6 +148,45 @@ class StrictH2Connection(H2Connection):
         event.last_stream_id = frame.last_stream_id
         event.additional_data = frame.additional_data or None
         return [], [*events, event]
+
+    def _receive_headers_frame(self, frame: HeadersFrame):  # type: ignore[no-untyped-def]
+        new = frame.stream_id not in self.streams and frame.stream_id % 2 == 1
+        if new and frame.stream_id > self.highest_inbound_stream_id and self._streams_full():
+            return self._refuse_stream(frame)
+        return super()._receive_headers_frame(frame)
+
+    def _streams_full(self) -> bool:
+        limit = self.local_settings.max_concurrent_streams
+        return len(self.streams) >= limit and self.open_inbound_streams >= limit
+
+    def _refuse_stream(self, frame: HeadersFrame):  # type: ignore[no-untyped-def]
+        """Fix 8: one stream too many is refused alone; HPACK still reads its headers."""
+        _decode_headers(self.decoder, frame.data)  # may raise: a bad block is still an error
+        self.highest_inbound_stream_id = frame.stream_id  # the id is used up
+        self._closed_streams[frame.stream_id] = StreamClosedBy.SEND_RST_STREAM
+        self._reset_by_us[frame.stream_id] = True
+        if self.flood_guard is not None:
+            self.flood_guard.reset()  # a reset the client made us send
+        refusal = RstStreamFrame(frame.stream_id)
+        refusal.error_code = ErrorCodes.REFUSED_STREAM
+        return [refusal], []
+
+    def _acknowledge_settings(self):  # type: ignore[no-untyped-def]
+        frames = super()._acknowledge_settings()
+        if self.encoder.header_table_size > ENCODER_TABLE_CAP:
+            self.encoder.header_table_size = ENCODER_TABLE_CAP  # fix 9 (RFC 7541 §4.2)
+        return frames
+
+    def _receive_frame(self, frame):  # type: ignore[no-untyped-def]
+        guard = self.flood_guard
+        if guard is None:
+            return super()._receive_frame(frame)
+        guard.frame_received(frame)  # a FloodError here ends the connection
+        events = super()._receive_frame(frame)
+        for event in events:
+            if type(event) is StreamReset and not event.remote_reset:
+                guard.reset()  # h2 reset a stream because of this frame (MadeYouReset)
+        return events
 
     def _terminate_connection(self, error_code: ErrorCodes) -> None:
         # Fix 6: h2 would announce its highest stream id, even after a graceful GOAWAY.
