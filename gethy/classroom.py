@@ -1,95 +1,76 @@
-"""Student copies of the course notebooks: solutions out, checks kept, outputs cleared.
+"""Student copies of the course notebooks, made by nbgrader's own machinery.
 
 Not built in a notebook: the teacher's tool for the exercise copies.
 
-The committed notebooks carry every exercise solved, between the comment lines
-``### BEGIN SOLUTION`` and ``### END SOLUTION``, each followed by a check cell
-that asserts behaviour. A teacher hands out the copies this writes::
+The committed notebooks are in nbgrader's format: each exercise is a solution
+cell (nbgrader metadata ``solution: true``) holding the answer between
+``### BEGIN SOLUTION`` and ``### END SOLUTION``, followed by an autograded test
+cell (``grade: true``, with points) that may hold ``### BEGIN HIDDEN TESTS``;
+the given cells are locked. A teacher hands out the copies this writes::
 
     python -m gethy.classroom            # writes notebooks/student/
     python -m gethy.classroom --check    # exit 1 if notebooks/student/ is out of date
 
-In a copy, each solution becomes a placeholder that raises NotImplementedError,
-so its check fails until the learner writes the code. The copies are generated,
-never edited by hand; a test keeps the committed ones current.
+Each copy goes through the preprocessors of ``nbgrader generate_assignment``,
+in its order: solutions become nbgrader's placeholder (``raise
+NotImplementedError()``), hidden tests and outputs are cleared, cells are
+locked and checksummed. Only ``SaveCells`` is left out: it records the cells in
+a gradebook, which a course directory has (TEACHING.md) and this command does
+not need. The copies are generated, never edited by hand; a test keeps the
+committed ones current.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import json
 import sys
 from pathlib import Path
 
-BEGIN = "### BEGIN SOLUTION"
-END = "### END SOLUTION"
-PLACEHOLDER = 'raise NotImplementedError("exercise: write your code here")'
+import nbformat
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearOutput,
+    ClearSolutions,
+    ComputeChecksums,
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+)
+
 STUDENT_DIR = "student"
 
-
-class SolutionMarkerError(ValueError):
-    """A BEGIN SOLUTION without its END, or the other way round."""
-
-
-def strip_solutions(source: str) -> str:
-    """Replace each marked solution with a placeholder at the same indentation."""
-    out: list[str] = []
-    inside = False
-    for line in source.split("\n"):
-        marker = line.strip()
-        if marker.startswith(BEGIN):
-            if inside:
-                raise SolutionMarkerError(f"nested {BEGIN!r}")
-            inside = True
-            indent = line[: len(line) - len(line.lstrip())]
-            out += [f"{indent}# your code here", f"{indent}{PLACEHOLDER}"]
-        elif marker.startswith(END):
-            if not inside:
-                raise SolutionMarkerError(f"{END!r} without {BEGIN!r}")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise SolutionMarkerError(f"{BEGIN!r} without {END!r}")
-    return "\n".join(out)
+# `nbgrader generate_assignment`'s preprocessors in its order, less SaveCells (the
+# gradebook), which came after the first ComputeChecksums. A test compares this with
+# nbgrader's own list.
+STEPS = (
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+    ClearSolutions,
+    ClearOutput,
+    CheckCellMetadata,
+    ComputeChecksums,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ComputeChecksums,
+    CheckCellMetadata,
+)
 
 
-def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
+def student_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student copy of a notebook, as nbgrader releases it; `notebook` is left as it was."""
+    copy = nbformat.from_dict(notebook)
+    resources: dict = {}
+    for step in STEPS:
+        copy, resources = step().preprocess(copy, resources)
+    return copy
 
 
-def student_notebook(notebook: dict) -> dict:
-    """A copy of a notebook (as JSON) with solutions replaced and outputs cleared.
-
-    Each exercise's solution cell and the check cell after it are tagged
-    ``raises-exception``: until solved they fail, and with that tag JupyterLab's
-    "Run All" carries on past them instead of stopping at the first exercise.
-    """
-    result = copy.deepcopy(notebook)
-    check_next = False
-    for cell in result["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        original = _source(cell)
-        cell["source"] = strip_solutions(original)
-        cell["outputs"] = []
-        cell["execution_count"] = None
-        metadata = cell.setdefault("metadata", {})
-        metadata.pop("execution", None)
-        is_solution = cell["source"] != original
-        if is_solution or check_next:
-            tags = metadata.setdefault("tags", [])
-            if "raises-exception" not in tags:
-                tags.append("raises-exception")
-        check_next = is_solution
-    return result
-
-
-def dumps(notebook: dict) -> str:
-    """Serialise as Jupyter does (indent 1, sorted keys), so copies are reproducible."""
-    return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+def dumps(notebook: nbformat.NotebookNode) -> str:
+    """Serialise as Jupyter and nbgrader do (indent 1, sorted keys, a final newline)."""
+    return nbformat.writes(notebook) + "\n"
 
 
 def course_notebooks(notebooks_dir: Path) -> list[Path]:
@@ -103,7 +84,7 @@ def render(notebooks_dir: Path) -> dict[str, str]:
     """File name -> text of every student copy for the notebooks in `notebooks_dir`."""
     copies = {}
     for path in course_notebooks(notebooks_dir):
-        notebook = json.loads(path.read_text(encoding="utf-8"))
+        notebook = nbformat.read(path, as_version=4)
         copies[path.name] = dumps(student_notebook(notebook))
     return copies
 
@@ -111,8 +92,9 @@ def render(notebooks_dir: Path) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gethy.classroom",
-        description="Write student copies of the notebooks: solutions replaced by a placeholder "
-        "that raises NotImplementedError, checks kept, outputs cleared.",
+        description="Write student copies of the notebooks with nbgrader's preprocessors: "
+        "solutions replaced by nbgrader's placeholder, hidden tests and outputs cleared, "
+        "given cells locked.",
     )
     parser.add_argument(
         "--notebooks", type=Path, default=Path("notebooks"), help="default: notebooks"

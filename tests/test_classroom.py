@@ -1,92 +1,86 @@
-"""Student copies: generated from the notebooks, current, and failing only where they should."""
+"""Student copies: made by nbgrader's preprocessors, current, and failing where they should."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbconvert.preprocessors import ExecutePreprocessor
+from nbgrader.converters import GenerateAssignment
+from nbgrader.preprocessors import SaveCells
 
-from gethy.classroom import (
-    PLACEHOLDER,
-    SolutionMarkerError,
-    course_notebooks,
-    main,
-    render,
-    strip_solutions,
-    student_notebook,
-)
+from gethy.classroom import STEPS, course_notebooks, main, render, student_notebook
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 STUDENT = NOTEBOOKS / "student"
+STUB = "# YOUR CODE HERE\nraise NotImplementedError()"  # nbgrader's default placeholder
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
-def test_strip_solutions_keeps_indentation_and_the_code_around():
-    source = (
-        "def parse(data):\n"
-        '    """Parse it."""\n'
-        "    ### BEGIN SOLUTION\n"
-        "    return data[:3]\n"
-        "    ### END SOLUTION\n"
-        "\n"
-        "x = 1"
+def nbgrader_meta(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def code_cell(source: str, **nbgrader: object) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source, execution_count=3)
+    cell.outputs = [nbformat.v4.new_output("stream", text="2\n")]
+    if nbgrader:
+        cell.metadata["nbgrader"] = {
+            "grade": False,
+            "locked": False,
+            "schema_version": 3,
+            "solution": False,
+            "task": False,
+            **nbgrader,
+        }
+    return cell
+
+
+def test_steps_are_generate_assignments_without_the_gradebook():
+    theirs = GenerateAssignment.class_traits()["preprocessors"].default()
+    assert list(STEPS) == [step for step in theirs if step is not SaveCells]
+
+
+def test_student_notebook_is_what_nbgrader_releases():
+    notebook = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "P"}}
     )
-    assert strip_solutions(source) == (
-        f'def parse(data):\n    """Parse it."""\n    # your code here\n    {PLACEHOLDER}\n\nx = 1'
-    )
-
-
-def test_strip_solutions_handles_several_blocks_and_rejects_broken_markers():
-    block = "### BEGIN SOLUTION\n{} = 1\n### END SOLUTION"
-    two = "\n".join([block.format("a"), "b = 2", block.format("c")])
-    assert strip_solutions(two).count(PLACEHOLDER) == 2 and "b = 2" in strip_solutions(two)
-    for broken in ["### BEGIN SOLUTION\na = 1", "a = 1\n### END SOLUTION"]:
-        with pytest.raises(SolutionMarkerError):
-            strip_solutions(broken)
-
-
-def test_student_notebook_clears_outputs_and_keeps_markdown():
-    notebook = {
-        "cells": [
-            {"cell_type": "markdown", "metadata": {}, "source": "**Exercise** do it"},
-            {
-                "cell_type": "code",
-                "execution_count": 3,
-                "metadata": {"execution": {"t": 1}},
-                "outputs": [{"output_type": "stream", "name": "stdout", "text": "2\n"}],
-                "source": "### BEGIN SOLUTION\nprint(2)\n### END SOLUTION",
-            },
-        ],
-        "metadata": {},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    notebook["cells"].append(
-        {"cell_type": "code", "execution_count": 4, "metadata": {}, "outputs": [], "source": "1"}
-    )
-    notebook["cells"].append(
-        {"cell_type": "code", "execution_count": 5, "metadata": {}, "outputs": [], "source": "2"}
-    )
-    copy = student_notebook(notebook)
-    code = copy["cells"][1]
-    assert code["outputs"] == [] and code["execution_count"] is None
-    assert PLACEHOLDER in code["source"]
-    # Run All goes on past the unsolved exercise and its check, and only those.
-    assert [c["metadata"].get("tags") for c in copy["cells"][1:]] == [
-        ["raises-exception"],
-        ["raises-exception"],
-        None,
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("**Exercise** do it"),
+        code_cell(
+            "def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+            solution=True,
+            grade_id="f",
+        ),
+        code_cell(
+            "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nassert f(2) == 4\n### END HIDDEN TESTS",
+            grade=True,
+            locked=True,
+            points=2,
+            grade_id="f_check",
+        ),
+        code_cell("given = 1", locked=True, grade_id="given"),
     ]
-    assert copy["cells"][0] == notebook["cells"][0]
-    assert notebook["cells"][1]["outputs"], "the original is left untouched"
+    copy = student_notebook(notebook)
+    solution, check, given = copy.cells[1:]
+    assert solution.source == "def f(x):\n    " + STUB.replace("\n", "\n    ")
+    assert check.source == "assert f(1) == 2"
+    assert all(c.outputs == [] and c.execution_count is None for c in copy.cells[1:])
+    assert (check.metadata.editable, given.metadata.editable) == (False, False)
+    assert solution.metadata.get("editable", True), "the learner writes in a solution cell"
+    assert all("checksum" in nbgrader_meta(c) for c in copy.cells[1:])
+    assert copy.cells[0].source == notebook.cells[0].source
+    assert notebook.cells[1].outputs, "the original is left untouched"
 
 
 def test_command_writes_then_reports_current(tmp_path, capsys):
     src = tmp_path / "notebooks"
     src.mkdir()
-    nb = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    (src / "01-x.ipynb").write_text(json.dumps(nb))
-    (src / "scratch.ipynb").write_text(json.dumps(nb))  # not a course notebook
+    kernelspec = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": kernelspec})
+    nbformat.write(nb, src / "01-x.ipynb")
+    nbformat.write(nb, src / "scratch.ipynb")  # not a course notebook
     assert main(["--notebooks", str(src), "--check"]) == 1
     assert main(["--notebooks", str(src)]) == 0
     assert [p.name for p in (src / "student").iterdir()] == ["01-x.ipynb"]
@@ -105,40 +99,61 @@ def test_committed_student_copies_are_what_the_command_generates():
         assert committed[name] == text, f"{name} is stale: run python -m gethy.classroom"
 
 
-def exercise_cells(notebook: dict) -> tuple[set[int], set[int]]:
-    """(solution cells, check cells): a check is the code cell right after a solution."""
-    code = [i for i, c in enumerate(notebook["cells"]) if c["cell_type"] == "code"]
-    solutions = {i for i in code if PLACEHOLDER in "".join(notebook["cells"][i]["source"])}
-    checks = {code[code.index(i) + 1] for i in solutions if code.index(i) + 1 < len(code)}
-    return solutions, checks
+COURSE = course_notebooks(NOTEBOOKS)
 
 
-STUDENT_COPIES = [p for p in course_notebooks(STUDENT)] if STUDENT.exists() else []
+@pytest.mark.parametrize("path", COURSE, ids=[p.name for p in COURSE])
+def test_each_solution_is_followed_by_a_graded_check(path):
+    cells = nbformat.read(path, as_version=4).cells
+    code = [c for c in cells if c.cell_type == "code"]
+    for i, cell in enumerate(code):
+        meta = nbgrader_meta(cell)
+        assert meta.get("solution", False) == ("BEGIN SOLUTION" in cell.source), cell.source[:80]
+        if meta.get("solution"):
+            check = nbgrader_meta(code[i + 1])
+            assert check["grade"] and check["locked"] and check["points"] > 0, meta["grade_id"]
+            assert check["grade_id"] == meta["grade_id"] + "_check"
+        if meta.get("grade"):
+            assert "BEGIN HIDDEN TESTS" in cell.source, f"{meta['grade_id']} has no hidden test"
+
+
+STUDENT_COPIES = course_notebooks(STUDENT)
 
 
 @pytest.mark.parametrize("path", STUDENT_COPIES, ids=[p.name for p in STUDENT_COPIES])
-def test_student_copy_fails_in_its_checks_and_nowhere_else(path):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+def test_student_copy_holds_no_solution_and_no_hidden_test(path):
+    solved = nbformat.read(NOTEBOOKS / path.name, as_version=4)
+    copy = nbformat.read(path, as_version=4)
+    assert len(copy.cells) == len(solved.cells), "every cell is kept, checks included"
+    for ours, theirs in zip(solved.cells, copy.cells, strict=True):
+        assert not any(marker in theirs.source for marker in MARKERS), theirs.source[:80]
+        if nbgrader_meta(ours).get("solution"):
+            body = ours.source.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+            assert STUB.split("\n")[1] in theirs.source
+            answer = [line for line in body.split("\n")[1:-1] if line.strip()]
+            assert not any(line in theirs.source.split("\n") for line in answer), theirs.source
+        if nbgrader_meta(ours).get("grade"):
+            visible = ours.source.split("### BEGIN HIDDEN TESTS")[0]
+            assert theirs.source.startswith(visible.rstrip("\n")), "the visible checks stay"
+
+
+@pytest.mark.parametrize("path", STUDENT_COPIES, ids=[p.name for p in STUDENT_COPIES])
+def test_blank_student_copy_fails_every_graded_cell_and_nothing_else(path):
     notebook = nbformat.read(path, as_version=4)
-    solutions, checks = exercise_cells(notebook)
-    if not solutions:
+    graded = {i for i, c in enumerate(notebook.cells) if nbgrader_meta(c).get("grade")}
+    solutions = {i for i, c in enumerate(notebook.cells) if nbgrader_meta(c).get("solution")}
+    if not graded:
         pytest.skip("no exercises in this notebook")
-    client = nbclient.NotebookClient(
-        notebook,
-        timeout=60,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute()
+    # What `jupyter nbconvert --to notebook --execute --allow-errors` runs.
+    executor = ExecutePreprocessor(timeout=60, kernel_name="python3", allow_errors=True)
+    executor.preprocess(notebook, {"metadata": {"path": str(path.parent)}})
     failed = {
         i
         for i, cell in enumerate(notebook.cells)
         if cell.cell_type == "code" and any(o.output_type == "error" for o in cell.outputs)
     }
-    assert checks <= failed, f"checks that pass without a solution: {sorted(checks - failed)}"
-    unexpected = failed - checks - solutions
+    assert len(failed & graded) == len(graded), f"graded cells that pass: {graded - failed}"
+    unexpected = failed - graded - solutions
     details = {
         i: [o.ename for o in notebook.cells[i].outputs if o.output_type == "error"]
         for i in unexpected
