@@ -117,6 +117,23 @@ def test_each_solution_is_followed_by_a_graded_check(path):
             assert "BEGIN HIDDEN TESTS" in cell.source, f"{meta['grade_id']} has no hidden test"
 
 
+# The learner's own class, theirs to change (04 even says "paste yours in"): not locked.
+LEARNERS_OWN = {
+    "03-receive.ipynb": "class MyHTTP2Protocol:",
+    "04-send.ipynb": "class ReceiveProtocol:",
+}
+
+
+@pytest.mark.parametrize("path", COURSE, ids=[p.name for p in COURSE])
+def test_given_cells_are_locked(path):
+    cells = nbformat.read(path, as_version=4).cells
+    unlocked = [c.source for c in cells if not nbgrader_meta(c)]
+    own = LEARNERS_OWN.get(path.name)
+    assert [own in source for source in unlocked] == ([True] if own else [])
+    given = [c for c in cells if not any(nbgrader_meta(c).get(k) for k in ("solution", "grade"))]
+    assert all(nbgrader_meta(c).get("locked") for c in given if nbgrader_meta(c))
+
+
 STUDENT_COPIES = course_notebooks(STUDENT)
 
 
