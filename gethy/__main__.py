@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=DEFAULT_IDLE_TIMEOUT,
         metavar="S",
-        help="close a connection with no open stream after S quiet seconds (default: %(default)g)",
+        help="close a connection after S seconds without progress (default: %(default)g)",
     )
     serve_parser.add_argument(
         "--grace",

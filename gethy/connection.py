@@ -42,7 +42,7 @@ __all__ = ["DEFAULT_IDLE_TIMEOUT", "TRANSPORT_HIGH_WATER", "ServerConnection"]
 # One logger for the whole server: `logging.getLogger("gethy.server")` configures all of it.
 logger = logging.getLogger("gethy.server")
 
-#: Seconds without an open stream and without a byte before a connection is closed.
+#: Seconds without progress (no request or response moving) before a connection is closed.
 DEFAULT_IDLE_TIMEOUT = 60.0
 #: asyncio pauses us (`pause_writing`) when its socket buffer holds more than this.
 TRANSPORT_HIGH_WATER = 128 * 1024
@@ -93,7 +93,9 @@ class ServerConnection(asyncio.Protocol):
             writing_paused=lambda: self.writing_paused,
         )
         self._sniffer = Sniffer()
-        self._idle = IdleGuard(idle_timeout, now) if idle_timeout is not None else None
+        self._idle: IdleGuard | None = None
+        if idle_timeout is not None:
+            self._idle = IdleGuard(idle_timeout, now, progress=self.protocol.progress)
         self._resets = ResetBudget(now)
         self._output_budget = OutputBudget()
         self._linger: Linger | None = None
@@ -130,13 +132,13 @@ class ServerConnection(asyncio.Protocol):
                 self.kind = "tls without ALPN h2"
         if self.server is not None:
             self.server._connections.add(self)
-        if self.idle_timeout is not None:
-            self._timer = self._loop.call_later(self.idle_timeout, self._check_idle)
+        if self._idle is not None:
+            self._timer = self._loop.call_later(self._idle.first_delay, self._check_idle)
 
     def data_received(self, data: bytes) -> None:
         self.bytes_in += len(data)
         if self._idle is not None:
-            self._idle.touch(self._loop.time())
+            self._idle.heard(self._loop.time())
         if self.phase.shut:
             return  # lingering after our last frames: read and forget
         try:
@@ -288,9 +290,10 @@ class ServerConnection(asyncio.Protocol):
             data = self.protocol.data_to_send()
             if data:
                 self.bytes_out += len(data)
-                if self._idle is not None:
-                    self._idle.touch(self._loop.time())
                 transport.write(data)
+        idle = self._idle
+        if idle is not None and idle.progress_mark != self.protocol.progress:
+            idle.observe(self.protocol.progress, self._loop.time())  # the stall clock restarts
         self.responder.wake_writers()
         if self.phase is Phase.DRAINING and self.protocol.active_streams == 0:
             self._close(self.close_reason or "server shutdown")

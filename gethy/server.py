@@ -25,9 +25,11 @@ What the adapter adds, and the seed server lacked:
 * **Graceful shutdown.** `Server.close` stops accepting connections and sends
   each connection a GOAWAY carrying the last stream id it will process
   (RFC 9113 §6.8); streams already open finish, then the connection closes.
-* **Idle connections** (no open stream, no bytes for ``idle_timeout`` seconds)
-  are closed with a GOAWAY, and a client that stopped reading while responses
-  wait is disconnected after the same time.
+* **Idle connections** (no request or response moving for ``idle_timeout``
+  seconds; PINGs and stray bytes do not count) are closed with a GOAWAY, and
+  a client that stopped reading while responses wait is disconnected after
+  the same time. The client preface must be in within
+  ``min(idle_timeout, 10)`` seconds of the accept, however it trickles in.
 * **Bad clients are not errors.** An HTTP/1.1 request on the cleartext port
   gets a readable HTTP/1.1 answer; protocol violations get a GOAWAY from
   `HTTP2Protocol` (RFC 9113 §5.4.1); a vanished peer just ends its connection.

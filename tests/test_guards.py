@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gethy.guards.idle import IdleAction, IdleGuard
+from gethy.guards.idle import PREFACE_TIMEOUT, IdleAction, IdleGuard
 from gethy.guards.linger import CLOSE_TIMEOUT, LINGER, Linger
 from gethy.guards.output import OUTPUT_BUDGET, OutputBudget
 from gethy.guards.resets import RESET_BURST, RESET_RATE, ResetBudget
@@ -26,6 +26,7 @@ def check(guard: IdleGuard, now: float, **state: object) -> tuple[IdleAction, st
 
 def test_no_preface_within_the_timeout_is_closed() -> None:
     guard = IdleGuard(10, now=0)
+    assert guard.first_delay == 10
     assert check(guard, 4, preface_seen=False)[::2] == (IdleAction.WAIT, 6)
     assert check(guard, 10, preface_seen=False)[:2] == (
         IdleAction.CLOSE,
@@ -33,12 +34,36 @@ def test_no_preface_within_the_timeout_is_closed() -> None:
     )
 
 
-def test_an_idle_connection_is_shut_down_and_activity_postpones_it() -> None:
+def test_the_preface_deadline_is_absolute_and_at_most_preface_timeout() -> None:
+    # One preface byte every half second used to restart the clock each time.
+    guard = IdleGuard(60, now=0)
+    assert guard.first_delay == PREFACE_TIMEOUT == 10
+    for tenth in range(1, 100):
+        guard.heard(tenth / 10)
+        assert check(guard, tenth / 10, preface_seen=False)[0] is IdleAction.WAIT
+    assert check(guard, 10, preface_seen=False)[:2] == (
+        IdleAction.CLOSE,
+        "no HTTP/2 preface within 10 s",
+    )
+    assert IdleGuard(2, now=0, preface_timeout=10).first_delay == 2  # never beyond the timeout
+
+
+def test_an_idle_connection_is_shut_down_and_progress_postpones_it() -> None:
     guard = IdleGuard(0.5, now=100)
-    guard.touch(100.4)
-    action, _, delay = check(guard, 100.5)
+    guard.observe(1, 100.4)  # a request moved at 100.4
+    action, _, delay = check(guard, 100.5, progress=1)
     assert action is IdleAction.WAIT and delay == pytest.approx(0.4)
-    assert check(guard, 100.9)[:2] == (IdleAction.SHUTDOWN, "idle for 0.5 s")
+    assert check(guard, 100.9, progress=1)[:2] == (IdleAction.SHUTDOWN, "idle for 0.5 s")
+
+
+def test_bytes_without_progress_postpone_nothing() -> None:
+    # PINGs, or a header block one CONTINUATION byte at a time (RFC 9113 §6.10):
+    # h2 reports no request until the block ends, so progress does not move.
+    guard = IdleGuard(2, now=0)
+    for half in range(1, 4):
+        guard.heard(half / 2)
+        assert check(guard, half / 2)[0] is IdleAction.WAIT
+    assert check(guard, 2)[:2] == (IdleAction.SHUTDOWN, "idle for 2 s")
 
 
 def test_open_streams_are_not_idle_while_they_move() -> None:
@@ -50,23 +75,52 @@ def test_open_streams_are_not_idle_while_they_move() -> None:
 
 def test_a_client_that_stopped_reading_is_aborted() -> None:
     guard = IdleGuard(2, now=0)
+    guard.observe(1, 0)
     action, reason, _ = check(guard, 2, streams=3, progress=1, output_waiting=True)
     assert action is IdleAction.ABORT and reason == "the client stopped reading for 2 s"
 
 
 def test_streams_that_do_not_move_are_cut_although_bytes_arrive() -> None:
-    # Slowloris: PINGs keep the wire busy (touch), but no stream makes progress.
+    # Slowloris: PINGs keep the wire busy (heard), but no stream makes progress.
     guard = IdleGuard(1, now=0)
+    guard.observe(7, 0.1)
     assert check(guard, 0.1, streams=1, progress=7)[0] is IdleAction.WAIT
-    guard.touch(1.0)
-    action, reason, _ = check(guard, 1.2, streams=1, progress=7)
-    assert action is IdleAction.CUT_STALLED
+    guard.heard(1.0)
+    action, reason, _ = check(guard, 1.1, streams=1, progress=7, output_waiting=True)
+    assert action is IdleAction.CUT_STALLED  # bytes came: it reads, so GOAWAY can reach it
     assert reason == "no stream moved for 1 s, 1 stream(s) unfinished"
 
 
-def test_the_next_check_is_never_due_at_once() -> None:
+def test_the_stall_clock_starts_at_the_last_progress_not_at_the_first_check() -> None:
+    # An unfinished upload: its last DATA at 0.5, then silence. Cut at 1.5, not at 2.
     guard = IdleGuard(1, now=0)
-    assert check(guard, 0.999999)[2] >= 0.01
+    guard.observe(3, 0.5)
+    assert check(guard, 1.0, streams=1, progress=3)[::2] == (IdleAction.WAIT, 0.5)
+    assert check(guard, 1.5, streams=1, progress=3)[0] is IdleAction.CUT_STALLED
+
+
+def test_a_silent_connection_is_checked_once_per_deadline_never_in_a_loop() -> None:
+    """Follow the timer as the connection arms it: every WAIT runs to the deadline."""
+    guard = IdleGuard(1, now=0)
+    guard.observe(1, 0.25)  # the request headers, then nothing
+    now, checks = 0.0, 0
+    now += guard.first_delay
+    while True:
+        checks += 1
+        action, _, delay = check(guard, now, streams=1, progress=1)
+        if action is not IdleAction.WAIT:
+            break
+        assert delay >= 0.001  # never "again at once"
+        now += delay
+        assert checks < 10
+    assert action is IdleAction.CUT_STALLED
+    assert now == pytest.approx(1.25) and checks == 2
+
+
+def test_a_timer_that_fires_a_hair_early_acts_instead_of_rearming() -> None:
+    guard = IdleGuard(1, now=0)
+    assert check(guard, 1 - 1e-7)[0] is IdleAction.SHUTDOWN
+    assert check(IdleGuard(1, now=0), 0.999999, preface_seen=False)[0] is IdleAction.CLOSE
 
 
 # ----------------------------------------------------------- rapid reset bucket
