@@ -30,6 +30,8 @@ What the adapter adds, and the seed server lacked:
   a client that stopped reading while responses wait is disconnected after
   the same time. The client preface must be in within
   ``min(idle_timeout, 10)`` seconds of the accept, however it trickles in.
+* **Fairness.** Each read is fed to the protocol 128 frames at a time with
+  other connections served in between (`gethy.intake`).
 * **Bad clients are not errors.** An HTTP/1.1 request on the cleartext port
   gets a readable HTTP/1.1 answer; protocol violations get a GOAWAY from
   `HTTP2Protocol` (RFC 9113 §5.4.1); a vanished peer just ends its connection.
