@@ -14,7 +14,8 @@ CLOSING here (`gethy.phase`), and the idle guard's verdicts
 * `_abort`: cut at once, when no more frames could get through anyway.
 
 Whichever way, `_release` drops what can no longer be used the moment it
-cannot: the unparsed backlog, request bodies that can never complete, and at
+cannot: the unparsed backlog, request bodies that can never complete (and
+their share of the server's budget, `gethy.guards.uploads`), and at
 `connection_lost` every stream and all queued output, so that the memory goes
 even if something still holds on to the connection object.
 """
@@ -27,6 +28,7 @@ from h2.errors import ErrorCodes
 
 from gethy.guards.idle import IdleAction, IdleGuard
 from gethy.guards.linger import Linger, half_close
+from gethy.guards.uploads import UploadMeter
 from gethy.intake import Intake, ReadGate
 from gethy.phase import Phase
 from gethy.protocol import HTTP2Protocol
@@ -48,6 +50,7 @@ class Closing:
     _idle: IdleGuard | None
     _intake: Intake
     _gate: ReadGate
+    _uploads: UploadMeter
     _linger: Linger | None
     _timer: asyncio.TimerHandle | None
 
@@ -89,6 +92,8 @@ class Closing:
         if self.phase is Phase.CLOSED and not protocol.terminated:
             protocol.close(ErrorCodes.CANCEL, graceful=False)  # nothing is sent: the socket is gone
             protocol.data_to_send()
+        self._uploads.update(protocol.request_bytes)
+        self._uploads.leave()
 
     def _close(self, reason: str) -> None:
         """Close our side: flush, half-close, read and discard for a moment, then cut.

@@ -42,6 +42,7 @@ from gethy.guards.idle import IdleGuard
 from gethy.guards.linger import Linger
 from gethy.guards.output import BUSY_BODY, BUSY_HEADERS, BUSY_STATUS, OutputBudget
 from gethy.guards.resets import ResetBudget
+from gethy.guards.uploads import UploadMeter
 from gethy.intake import Intake, ReadGate
 from gethy.logline import describe, format_address, summary
 from gethy.phase import TRANSITIONS, Phase
@@ -114,7 +115,12 @@ class ServerConnection(Closing, asyncio.Protocol):
             self._idle = IdleGuard(idle_timeout, now, progress=self.protocol.progress)
         self._resets = ResetBudget(now)
         self._output_budget = OutputBudget()
-        self._gate = ReadGate()
+        self._gate = gate = ReadGate()
+        self._uploads = UploadMeter(
+            server.uploads if server is not None else None,
+            pause=lambda: gate.pause("uploads"),
+            resume=lambda: gate.resume("uploads"),
+        )
         self._intake = Intake(self._loop, self._feed, self._gate)
         self._peer_finished = False  # the client sent its FIN: it can open no window any more
         self._linger: Linger | None = None
@@ -329,6 +335,8 @@ class ServerConnection(Closing, asyncio.Protocol):
         idle = self._idle
         if idle is not None and idle.progress_mark != self.protocol.progress:
             idle.observe(self.protocol.progress, self._loop.time())  # the stall clock restarts
+        if self.protocol.request_bytes != self._uploads.counted:
+            self._uploads.update(self.protocol.request_bytes)  # the server-wide budget
         self.responder.wake_writers()
         if self.phase is Phase.DRAINING and self.protocol.active_streams == 0:
             self._close(self.close_reason or "server shutdown")

@@ -28,8 +28,8 @@ connection ends in between (a GOAWAY either way, RFC 9113 §6.8, or any close)
 it calls `Intake.drop`: the rest is never parsed.
 
 `ReadGate` keeps *why* reading is paused, since there can be several reasons
-at once (a backlog; asyncio paused our writes): reading resumes when the
-last one is gone.
+at once (a backlog; asyncio paused our writes; the server's request-body
+budget, `gethy.guards.uploads`): reading resumes when the last one is gone.
 """
 
 from __future__ import annotations

@@ -30,8 +30,10 @@ What the adapter adds, and the seed server lacked:
   a client that stopped reading while responses wait is disconnected after
   the same time. The client preface must be in within
   ``min(idle_timeout, 10)`` seconds of the accept, however it trickles in.
-* **Fairness.** Each read is fed to the protocol 128 frames at a time with
-  other connections served in between (`gethy.intake`).
+* **Fairness and memory.** Each read is fed to the protocol 128 frames at a
+  time with other connections served in between (`gethy.intake`), and the
+  request bodies buffered across all connections are capped
+  (``max_server_request_buffer``, `gethy.guards.uploads`).
 * **Bad clients are not errors.** An HTTP/1.1 request on the cleartext port
   gets a readable HTTP/1.1 answer; protocol violations get a GOAWAY from
   `HTTP2Protocol` (RFC 9113 §5.4.1); a vanished peer just ends its connection.
@@ -63,6 +65,7 @@ from gethy.connection import DEFAULT_IDLE_TIMEOUT, TRANSPORT_HIGH_WATER, ServerC
 from gethy.guards.linger import CLOSE_TIMEOUT, LINGER
 from gethy.guards.output import OUTPUT_BUDGET
 from gethy.guards.resets import RESET_BURST, RESET_RATE
+from gethy.guards.uploads import MAX_SERVER_REQUEST_BUFFER, UploadBudget
 from gethy.protocol import HTTP2Protocol
 from gethy.responder import STREAM_HIGH_WATER
 
@@ -77,6 +80,7 @@ __all__ = [
     # them and importable from here as before:
     "CLOSE_TIMEOUT",
     "LINGER",
+    "MAX_SERVER_REQUEST_BUFFER",
     "OUTPUT_BUDGET",
     "RESET_BURST",
     "RESET_RATE",
@@ -106,6 +110,7 @@ class Server:
         ssl_context: ssl.SSLContext | None = None,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         grace_period: float = DEFAULT_GRACE_PERIOD,
+        max_server_request_buffer: int = MAX_SERVER_REQUEST_BUFFER,
         **protocol_options: Any,
     ) -> None:
         HTTP2Protocol(**protocol_options)  # unknown or bad options fail here, not per connection
@@ -116,6 +121,8 @@ class Server:
         self.idle_timeout = idle_timeout
         self.grace_period = grace_period
         self.protocol_options = protocol_options
+        #: Request-body bytes buffered across all connections, and their cap.
+        self.uploads = UploadBudget(max_server_request_buffer)
         self._connections: set[ServerConnection] = set()
         self._server: asyncio.base_events.Server | None = None
         self._closed = asyncio.Event()
@@ -228,6 +235,7 @@ async def serve(
     ssl_context: ssl.SSLContext | None = None,
     idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
     grace_period: float = DEFAULT_GRACE_PERIOD,
+    max_server_request_buffer: int = MAX_SERVER_REQUEST_BUFFER,
     **protocol_options: Any,
 ) -> Server:
     """Start serving `app` (default: `gethy.app.default_app`) and return the `Server`.
@@ -237,6 +245,12 @@ async def serve(
     ``h2``). ``port=0`` picks a free port: read it back from `Server.port`.
     `protocol_options` go to every connection's `HTTP2Protocol`
     (``max_body_size``, ``max_concurrent_streams``, ...).
+
+    ``max_server_request_buffer`` caps the request-body bytes buffered across
+    all connections (`gethy.guards.uploads`). Beyond it, connections that are
+    receiving request bodies are not read until the total drops: an upload
+    waits (TCP flow control holds the client back); one that does not move
+    for ``idle_timeout`` seconds gets GOAWAY, which frees its share.
     """
     server = Server(
         app,
@@ -245,6 +259,7 @@ async def serve(
         ssl_context=ssl_context,
         idle_timeout=idle_timeout,
         grace_period=grace_period,
+        max_server_request_buffer=max_server_request_buffer,
         **protocol_options,
     )
     await server.start()

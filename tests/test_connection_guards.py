@@ -25,6 +25,7 @@ from gethy.frames import CONNECTION_PREFACE, decode_frames, encode_frame
 from gethy.guards.resets import RESET_BURST
 from gethy.intake import SLICE_FRAMES
 from gethy.phase import Phase
+from gethy.server import Server
 
 
 def ok(request: Any) -> Response:
@@ -191,13 +192,14 @@ BIG_WINDOWS = {"initial_window_size": 8 * 1024 * 1024}
 
 def test_uploads_that_can_never_complete_are_dropped_at_the_clients_fin() -> None:
     async def main() -> None:
-        connection, transport = start(protocol_options=BIG_WINDOWS)
+        server = Server(idle_timeout=None)
+        connection, transport = start(protocol_options=BIG_WINDOWS, server=server)
         client = open_client(connection, transport)
         for stream_id in (1, 3, 5, 7):
             upload(client, stream_id, 256 * 1024)
-        assert connection.protocol.request_bytes == 4 * 256 * 1024
+        assert connection.protocol.request_bytes == server.uploads.total == 4 * 256 * 1024
         assert connection.eof_received() is None  # nothing left to answer: close now
-        assert connection.protocol.request_bytes == 0
+        assert connection.protocol.request_bytes == 0 and server.uploads.total == 0
         assert connection.phase is Phase.CLOSING
 
     run(main())
@@ -260,7 +262,8 @@ def test_a_half_closed_client_is_let_go_once_its_response_outgrows_the_window() 
 
 def test_everything_is_released_when_the_connection_is_lost() -> None:
     async def main() -> None:
-        connection, transport = start(protocol_options=BIG_WINDOWS)
+        server = Server(idle_timeout=None)
+        connection, transport = start(protocol_options=BIG_WINDOWS, server=server)
         client = open_client(connection, transport)
         upload(client, 1, 512 * 1024)
         client.h2.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
@@ -270,12 +273,37 @@ def test_everything_is_released_when_the_connection_is_lost() -> None:
         assert protocol.request_bytes and protocol.buffered()
         connection.connection_lost(ConnectionResetError())
         assert protocol.request_bytes == 0 and protocol.buffered() == 0
-        assert protocol.active_streams == 0
+        assert protocol.active_streams == 0 and server.uploads.total == 0
         gone = weakref.ref(protocol)
         del protocol, connection, client
         await settle()
         gc.collect()
         assert gone() is None, "something still holds the connection's protocol"
+
+    run(main())
+
+
+# ---------------------------------------------- item 5: the server's upload budget
+
+
+def test_uploads_beyond_the_server_cap_wait_until_the_total_drops() -> None:
+    async def main() -> None:
+        server = Server(idle_timeout=None, max_server_request_buffer=1024 * 1024)
+        first, first_transport = start(protocol_options=BIG_WINDOWS, server=server)
+        second, second_transport = start(protocol_options=BIG_WINDOWS, server=server)
+        one, two = open_client(first, first_transport), open_client(second, second_transport)
+        upload(one, 1, 600 * 1024)
+        assert first_transport.reading and server.uploads.total == 600 * 1024
+        upload(two, 1, 600 * 1024)  # over the cap: the one that pushed it there waits
+        assert not second_transport.reading and first_transport.reading
+        upload(one, 3, 1024)  # still over: any upload that grows waits
+        assert not first_transport.reading
+        upload(one, 1, 0, end=True)  # (bytes in flight still arrive) a request completes...
+        assert server.uploads.total == 600 * 1024 + 1024 <= server.uploads.limit
+        assert first_transport.reading and second_transport.reading  # ...both may go on
+        first.connection_lost(None)
+        second.connection_lost(None)
+        assert server.uploads.total == 0 and server.uploads.held == 0
 
     run(main())
 

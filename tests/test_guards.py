@@ -8,6 +8,7 @@ from gethy.guards.idle import PREFACE_TIMEOUT, IdleAction, IdleGuard
 from gethy.guards.linger import CLOSE_TIMEOUT, LINGER, Linger
 from gethy.guards.output import OUTPUT_BUDGET, OutputBudget
 from gethy.guards.resets import RESET_BURST, RESET_RATE, ResetBudget
+from gethy.guards.uploads import MAX_SERVER_REQUEST_BUFFER, UploadBudget, UploadMeter
 
 # ----------------------------------------------------------------- idle timer
 
@@ -167,3 +168,46 @@ def test_linger_waits_for_the_buffer_then_the_linger_time() -> None:
     assert not linger.should_cut(50 + LINGER, unsent=1000)  # our bytes still leaving
     assert linger.should_cut(50 + LINGER, unsent=0)
     assert linger.should_cut(50 + CLOSE_TIMEOUT, unsent=1000)  # a client that never reads
+
+
+# ------------------------------------------------------- server upload budget
+
+
+def test_the_upload_budget_holds_uploaders_until_the_total_is_within_the_limit() -> None:
+    budget = UploadBudget(limit=100)
+    events: list[str] = []
+    first = UploadMeter(budget, lambda: events.append("pause 1"), lambda: events.append("go 1"))
+    second = UploadMeter(budget, lambda: events.append("pause 2"), lambda: events.append("go 2"))
+    first.update(60)
+    second.update(30)
+    assert budget.total == 90 and not budget.over and events == []
+    second.update(50)  # 110: the one that grew waits
+    assert budget.over and events == ["pause 2"] and budget.held == 1
+    first.update(70)  # still over and growing: waits too
+    assert events == ["pause 2", "pause 1"] and budget.held == 2
+    first.update(60)  # 110: still over, nobody goes
+    assert budget.held == 2
+    first.update(0)  # 50: within the limit, both go on
+    assert events[2:] == ["go 2", "go 1"] or events[2:] == ["go 1", "go 2"]
+    assert budget.held == 0 and budget.total == 50
+    second.update(0)
+    second.leave()
+    assert budget.total == 0
+
+
+def test_a_meter_without_a_budget_only_counts() -> None:
+    meter = UploadMeter(None, lambda: None, lambda: None)
+    meter.update(10**9)
+    assert meter.counted == 10**9
+    meter.leave()
+    assert MAX_SERVER_REQUEST_BUFFER == 256 * 1024 * 1024
+
+
+def test_a_connection_that_leaves_is_not_resumed() -> None:
+    budget = UploadBudget(limit=10)
+    resumed: list[int] = []
+    meter = UploadMeter(budget, lambda: None, lambda: resumed.append(1))
+    meter.update(20)
+    meter.leave()
+    budget.change(-20)
+    assert resumed == [] and budget.held == 0

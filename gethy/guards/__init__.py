@@ -14,6 +14,8 @@ plain class that takes the clock as a number and is tested without a socket:
   (rapid reset, CVE-2023-44487);
 * `gethy.guards.output`: answer 503 while too many response bytes wait for a
   client that does not read;
+* `gethy.guards.uploads`: a server-wide cap on buffered request bodies;
+  beyond it, uploading connections are not read until the total drops;
 * `gethy.guards.linger`: after our last frame, keep reading for a moment so
   that a TCP reset does not destroy the GOAWAY (a lingering close).
 """
