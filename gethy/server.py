@@ -34,6 +34,8 @@ What the adapter adds, and the seed server lacked:
   time with other connections served in between (`gethy.intake`), and the
   request bodies buffered across all connections are capped
   (``max_server_request_buffer``, `gethy.guards.uploads`).
+* **Out of file descriptors** (`gethy.guards.accept`): failed accepts are
+  counted and reported in one WARNING every few seconds, not a traceback each.
 * **Bad clients are not errors.** An HTTP/1.1 request on the cleartext port
   gets a readable HTTP/1.1 answer; protocol violations get a GOAWAY from
   `HTTP2Protocol` (RFC 9113 §5.4.1); a vanished peer just ends its connection.
@@ -62,6 +64,7 @@ from typing import Any
 
 from gethy.app import Handler, default_app
 from gethy.connection import DEFAULT_IDLE_TIMEOUT, TRANSPORT_HIGH_WATER, ServerConnection
+from gethy.guards.accept import AcceptGuard
 from gethy.guards.linger import CLOSE_TIMEOUT, LINGER
 from gethy.guards.output import OUTPUT_BUDGET
 from gethy.guards.resets import RESET_BURST, RESET_RATE
@@ -125,6 +128,7 @@ class Server:
         self.uploads = UploadBudget(max_server_request_buffer)
         self._connections: set[ServerConnection] = set()
         self._server: asyncio.base_events.Server | None = None
+        self._accept_guard: AcceptGuard | None = None
         self._closed = asyncio.Event()
         self._close_task: asyncio.Task[None] | None = None
 
@@ -134,6 +138,9 @@ class Server:
         self._server = await loop.create_server(
             self._new_connection, self.host, self.requested_port, ssl=self.ssl_context, backlog=1024
         )
+        # Out of file descriptors: one warning now and then, not a traceback per accept.
+        self._accept_guard = AcceptGuard(loop, self._server.sockets)
+        self._accept_guard.install()
         logger.debug("listening on %s", self.url)
 
     def _new_connection(self) -> ServerConnection:
@@ -199,6 +206,8 @@ class Server:
             await asyncio.wait(pending, timeout=1.0)
         if self._server is not None:
             await self._server.wait_closed()
+        if self._accept_guard is not None:
+            self._accept_guard.uninstall()
         self._closed.set()
 
     def abort(self) -> None:

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import logging
+import os
+import socket
+from typing import Any
+
 import pytest
 
+from gethy.guards.accept import AcceptGuard, RefusalCounter
 from gethy.guards.idle import PREFACE_TIMEOUT, IdleAction, IdleGuard
 from gethy.guards.linger import CLOSE_TIMEOUT, LINGER, Linger
 from gethy.guards.output import OUTPUT_BUDGET, OutputBudget
@@ -211,3 +219,91 @@ def test_a_connection_that_leaves_is_not_resumed() -> None:
     meter.leave()
     budget.change(-20)
     assert resumed == [] and budget.held == 0
+
+
+# ------------------------------------------------------- out of file descriptors
+
+
+class FakeLoop:
+    """What AcceptGuard uses of a loop: the handler slot, the clock, the default handler."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.handler: Any = None
+        self.defaults: list[dict[str, Any]] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def get_exception_handler(self) -> Any:
+        return self.handler
+
+    def set_exception_handler(self, handler: Any) -> None:
+        self.handler = handler
+
+    def default_exception_handler(self, context: dict[str, Any]) -> None:
+        self.defaults.append(context)
+
+
+def accept_failure(sock: socket.socket, code: int = errno.EMFILE) -> dict[str, Any]:
+    """The context asyncio's selector loop reports a failed accept with."""
+    return {
+        "message": "socket.accept() out of system resource",
+        "exception": OSError(code, os.strerror(code)),
+        "socket": asyncio.trsock.TransportSocket(sock),
+    }
+
+
+def test_refused_accepts_are_reported_once_per_interval_with_a_count() -> None:
+    counter = RefusalCounter(interval=5)
+    assert counter.refused(0) == 1  # the first at once
+    assert [counter.refused(t / 1000) for t in range(1, 4000)] == [None] * 3999
+    assert counter.refused(5) == 4000  # then one report per interval, with the count
+    assert counter.refused(5.1) is None and counter.total == 4002
+
+
+def test_the_accept_guard_logs_one_warning_for_a_flood_of_failed_accepts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    loop = FakeLoop()
+    with socket.socket() as listening, socket.socket() as other:
+        guard = AcceptGuard(loop, [listening])  # type: ignore[arg-type]
+        guard.install()
+        assert loop.handler is guard
+        for code in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM) * 5000:
+            loop.handler(loop, accept_failure(listening, code))
+        records = [r for r in caplog.records if r.name == "gethy.server"]
+        assert len(records) == 1 and records[0].levelno == logging.WARNING
+        assert "Too many open files (EMFILE); 1 refused" in records[0].getMessage()
+        assert not records[0].exc_info and not loop.defaults
+        loop.now = 5.0
+        loop.handler(loop, accept_failure(listening))
+        assert "20000 refused since the last warning, 20001 in all" in caplog.records[-1].message
+        # Anything else goes where it went before: another socket, another error.
+        loop.handler(loop, accept_failure(other))
+        loop.handler(loop, {"message": "Task exception was never retrieved"})
+        assert len(loop.defaults) == 2
+        guard.uninstall()
+        assert loop.handler is None
+
+
+def test_the_accept_guard_passes_on_to_the_handler_before_it() -> None:
+    loop = FakeLoop()
+    seen: list[dict[str, Any]] = []
+    loop.handler = lambda loop, context: seen.append(context)
+    previous = loop.handler
+    with socket.socket() as listening:
+        guard = AcceptGuard(loop, [listening])  # type: ignore[arg-type]
+        guard.install()
+        loop.handler(loop, {"message": "something else"})
+        later = lambda loop, context: None  # noqa: E731 - installed after us
+        loop.handler = later
+        guard.uninstall()
+        assert loop.handler is later  # not ours to take away
+        guard(loop, accept_failure(listening))  # uninstalled: passed on, not swallowed
+    messages = [c["message"] for c in seen]
+    assert messages == ["something else", "socket.accept() out of system resource"]
+    loop.handler = guard
+    guard.uninstall()
+    assert loop.handler is previous
