@@ -65,6 +65,7 @@ from typing import Any
 from gethy.app import Handler, default_app
 from gethy.connection import DEFAULT_IDLE_TIMEOUT, TRANSPORT_HIGH_WATER, ServerConnection
 from gethy.guards.accept import AcceptGuard
+from gethy.guards.idle import PREFACE_TIMEOUT
 from gethy.guards.linger import CLOSE_TIMEOUT, LINGER
 from gethy.guards.output import OUTPUT_BUDGET
 from gethy.guards.resets import RESET_BURST, RESET_RATE
@@ -135,13 +136,22 @@ class Server:
     async def start(self) -> None:
         """Listen; `serve` calls this for you."""
         loop = asyncio.get_running_loop()
+        tls: dict[str, Any] = {}
+        if self.ssl_context is not None:
+            # The TLS handshake comes before the preface and gets the preface's deadline
+            # (gethy.guards.idle), not asyncio's 60 s: a trickled ClientHello gains nothing.
+            tls = {"ssl": self.ssl_context, "ssl_handshake_timeout": self._preface_timeout()}
         self._server = await loop.create_server(
-            self._new_connection, self.host, self.requested_port, ssl=self.ssl_context, backlog=1024
+            self._new_connection, self.host, self.requested_port, backlog=1024, **tls
         )
         # Out of file descriptors: one warning now and then, not a traceback per accept.
         self._accept_guard = AcceptGuard(loop, self._server.sockets)
         self._accept_guard.install()
         logger.debug("listening on %s", self.url)
+
+    def _preface_timeout(self) -> float:
+        idle = self.idle_timeout
+        return PREFACE_TIMEOUT if idle is None else min(idle, PREFACE_TIMEOUT)
 
     def _new_connection(self) -> ServerConnection:
         return ServerConnection(

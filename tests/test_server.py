@@ -892,3 +892,20 @@ def test_out_of_file_descriptors_is_one_warning_not_a_traceback_flood() -> None:
     warnings = [line for line in errors.splitlines() if "cannot accept connections" in line]
     assert len(warnings) == 1, errors[-2000:]
     assert "Too many open files (EMFILE)" in warnings[0]
+
+
+def test_a_tls_handshake_that_never_comes_meets_the_preface_deadline(
+    start_server: Callable[..., ServerThread],
+) -> None:
+    server = start_server(tls=True, idle_timeout=0.5)
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+    sock.sendall(b"\x16\x03\x01")  # the first bytes of a ClientHello, and no more
+    started = time.monotonic()
+    try:
+        assert sock.recv(1024) == b""  # closed by the server, not by our timeout
+    except ConnectionResetError:
+        pass
+    finally:
+        sock.close()
+    assert time.monotonic() - started < 3  # not asyncio's 60 s
+    server.wait_for(lambda: not server.server.connections)
