@@ -283,6 +283,48 @@ def test_everything_is_released_when_the_connection_is_lost() -> None:
     run(main())
 
 
+class TLSTransport(FakeTransport):
+    """A fake transport that says TLS negotiated ALPN "h2" (RFC 9113 §3.2)."""
+
+    class SSLObject:
+        def selected_alpn_protocol(self) -> str:
+            return "h2"
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name == "ssl_object":
+            return self.SSLObject()
+        return super().get_extra_info(name, default)
+
+
+def test_tls_close_notify_writes_what_is_ready_and_drops_the_rest() -> None:
+    """asyncio's TLS transport closes after close_notify whatever eof_received returns."""
+
+    async def main() -> None:
+        go = asyncio.Event()
+
+        async def app(request: Any) -> Response:
+            if request.path == "/slow":
+                await go.wait()
+            return Response(200, (), b"ready")
+
+        connection = ServerConnection(app, idle_timeout=None, protocol_options=BIG_WINDOWS)
+        transport = TLSTransport()
+        connection.connection_made(transport)
+        assert connection.phase is Phase.OPEN and connection.tls
+        client = open_client(connection, transport)
+        ready = client.request("/ready")  # answered in its own task: its write is scheduled
+        client.request("/slow")
+        upload(client, 5, 4096)
+        await asyncio.sleep(0)  # /ready is answered; the write is scheduled, not yet done
+        assert connection._flush_handle is not None
+        assert connection.eof_received() is None
+        assert connection.protocol.request_bytes == 0
+        client.receive()
+        assert client.ended(ready)  # written before asyncio closes the TLS connection
+
+    run(main())
+
+
 # ---------------------------------------------- item 5: the server's upload budget
 
 
