@@ -15,7 +15,6 @@ from typing import Any
 import h2.events
 import h2.settings
 import hpack
-import pytest
 from h2.errors import ErrorCodes
 from test_connection import Client, FakeTransport, run, settle
 
@@ -78,13 +77,13 @@ def test_an_unfinished_upload_is_cut_one_timeout_after_its_last_progress() -> No
 
     async def main() -> None:
         checks: list[float] = []
-        connection, transport = start(checks=checks, idle_timeout=0.2)
+        connection, transport = start(checks=checks, idle_timeout=0.3)
         connection.data_received(handshake() + encode_frame("HEADERS", 0x4, 1, request_block()))
         await asyncio.sleep(0.05)
         connection.data_received(encode_frame("DATA", 0, 1, b"x" * 100))  # the last progress
         took = await until(lambda: connection.phase.shut)
-        assert connection.close_reason == "no stream moved for 0.2 s, 1 stream(s) unfinished"
-        assert took == pytest.approx(0.2, abs=0.06)  # not 0.35: the clock starts at the progress
+        assert connection.close_reason == "no stream moved for 0.3 s, 1 stream(s) unfinished"
+        assert 0.25 < took < 0.45  # not ~0.55: the clock starts at the progress, not the check
         assert len(checks) <= 3, f"{len(checks)} idle checks for one deadline"
 
     run(main())
