@@ -13,12 +13,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import shutil
 import signal
 import sys
 from collections.abc import Sequence
 
-from gethy.server import DEFAULT_GRACE_PERIOD, DEFAULT_IDLE_TIMEOUT, Server, serve
+from gethy.server import (
+    DEFAULT_GRACE_PERIOD,
+    DEFAULT_IDLE_TIMEOUT,
+    MAX_SERVER_REQUEST_BUFFER,
+    Server,
+    serve,
+)
 from gethy.tls import self_signed_certificate, server_context
 
 DESCRIPTION = """\
@@ -72,6 +79,19 @@ def _seconds(text: str) -> float:
     return seconds
 
 
+_SIZE = re.compile(r"(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)")
+_UNITS = {"k": 1000, "m": 1000**2, "g": 1000**3, "ki": 1024, "mi": 1024**2, "gi": 1024**3}
+
+
+def _size(text: str) -> int:
+    """A number of bytes for argparse, with an optional unit: 1048576, 512KiB, 256MiB, 1GB."""
+    match = _SIZE.fullmatch(text.strip().lower())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a size in bytes (say 256MiB): {text!r}")
+    number, unit = match.groups()
+    return int(number) * _UNITS.get(unit.removesuffix("b"), 1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gethy",
@@ -108,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=DEFAULT_IDLE_TIMEOUT,
         metavar="S",
-        help="close a connection with no open stream after S quiet seconds (default: %(default)g)",
+        help="close a connection after S seconds without progress (default: %(default)g)",
     )
     serve_parser.add_argument(
         "--grace",
@@ -116,6 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_GRACE_PERIOD,
         metavar="S",
         help="on shutdown, let requests in flight finish for up to S s (default: %(default)g)",
+    )
+    serve_parser.add_argument(
+        "--max-server-request-buffer",
+        type=_size,
+        default=MAX_SERVER_REQUEST_BUFFER,
+        metavar="SIZE",
+        help="request bodies buffered across all connections; beyond it uploads wait "
+        "(default: 256MiB)",
     )
     serve_parser.add_argument(
         "--log-level",
@@ -161,6 +189,7 @@ async def _serve(args: argparse.Namespace) -> int:
             ssl_context=ssl_context,
             idle_timeout=args.idle_timeout if args.idle_timeout > 0 else None,
             grace_period=args.grace,
+            max_server_request_buffer=args.max_server_request_buffer,
         )
         _print_banner(server, generated.certfile if generated else None)
         await _run_until_signal(server)

@@ -7,9 +7,22 @@ moves bytes between the socket and the sans-IO `HTTP2Protocol`, and it is an
 explicit state machine: what it does with each of asyncio's calls depends on
 its `gethy.phase.Phase`, and `_enter` is the one place the phase changes.
 Everything else lives next door, one concern per module: telling HTTP/2
-from HTTP/1.x (`gethy.sniff`), running the application (`gethy.responder`),
-the guards against costly clients (`gethy.guards`), and the log line
-(`gethy.logline`).
+from HTTP/1.x (`gethy.sniff`), feeding the protocol a slice at a time and
+pausing reading (`gethy.intake`), running the application
+(`gethy.responder`), the guards against costly clients (`gethy.guards`), and
+the log line (`gethy.logline`).
+
+Two trade-offs, on purpose:
+
+* **Reading pauses while writing is paused.** A client that does not read
+  could otherwise keep sending requests and PINGs whose answers (and PING
+  ACKs, RFC 9113 §6.7) would pile up unsent. The price: its RST_STREAM or
+  GOAWAY is not read either, until it reads again or the idle guard cuts it
+  (``idle_timeout`` seconds without progress).
+* **TLS has no half-close here.** asyncio's TLS transport shuts down once the
+  client's close_notify arrives, whatever `eof_received` returns, so what is
+  ready is written first and requests still in flight go unanswered. On
+  cleartext a FIN is a half-close: the client may still read, and is answered.
 """
 
 from __future__ import annotations
@@ -22,12 +35,15 @@ from typing import TYPE_CHECKING, Any
 from h2.errors import ErrorCodes
 
 from gethy.app import Handler, Request, default_app
+from gethy.closing import Closing
 from gethy.events import ConnectionTerminatedEvent, RequestEvent, StreamResetEvent
 from gethy.frames import error_code_name
-from gethy.guards.idle import IdleAction, IdleGuard
-from gethy.guards.linger import Linger, half_close
+from gethy.guards.idle import IdleGuard
+from gethy.guards.linger import Linger
 from gethy.guards.output import BUSY_BODY, BUSY_HEADERS, BUSY_STATUS, OutputBudget
 from gethy.guards.resets import ResetBudget
+from gethy.guards.uploads import UploadMeter
+from gethy.intake import Intake, ReadGate
 from gethy.logline import describe, format_address, summary
 from gethy.phase import TRANSITIONS, Phase
 from gethy.protocol import HTTP2Protocol
@@ -42,13 +58,13 @@ __all__ = ["DEFAULT_IDLE_TIMEOUT", "TRANSPORT_HIGH_WATER", "ServerConnection"]
 # One logger for the whole server: `logging.getLogger("gethy.server")` configures all of it.
 logger = logging.getLogger("gethy.server")
 
-#: Seconds without an open stream and without a byte before a connection is closed.
+#: Seconds without progress (no request or response moving) before a connection is closed.
 DEFAULT_IDLE_TIMEOUT = 60.0
 #: asyncio pauses us (`pause_writing`) when its socket buffer holds more than this.
 TRANSPORT_HIGH_WATER = 128 * 1024
 
 
-class ServerConnection(asyncio.Protocol):
+class ServerConnection(Closing, asyncio.Protocol):
     """One client connection: bytes in, `HTTP2Protocol`, application, bytes out.
 
     asyncio creates one per accepted connection and calls `connection_made`,
@@ -56,7 +72,8 @@ class ServerConnection(asyncio.Protocol):
     `connection_lost`. Read-only attributes tell what happened: `phase`,
     `peer`, `kind` ("h2c", "h2" or "http/1.1"), `requests`, `bytes_in`,
     `bytes_out`, `close_reason`, `writing_paused`; `closed` is a future that
-    completes with the connection.
+    completes with the connection. How it ends (`shutdown` and the rest) is
+    `gethy.closing`'s.
     """
 
     def __init__(
@@ -93,9 +110,19 @@ class ServerConnection(asyncio.Protocol):
             writing_paused=lambda: self.writing_paused,
         )
         self._sniffer = Sniffer()
-        self._idle = IdleGuard(idle_timeout, now) if idle_timeout is not None else None
+        self._idle: IdleGuard | None = None
+        if idle_timeout is not None:
+            self._idle = IdleGuard(idle_timeout, now, progress=self.protocol.progress)
         self._resets = ResetBudget(now)
         self._output_budget = OutputBudget()
+        self._gate = gate = ReadGate()
+        self._uploads = UploadMeter(
+            server.uploads if server is not None else None,
+            pause=lambda: gate.pause("uploads"),
+            resume=lambda: gate.resume("uploads"),
+        )
+        self._intake = Intake(self._loop, self._feed, self._gate)
+        self._peer_finished = False  # the client sent its FIN: it can open no window any more
         self._linger: Linger | None = None
         self._flush_handle: asyncio.Handle | None = None
         self._timer: asyncio.TimerHandle | None = None  # the idle check, then the linger check
@@ -115,7 +142,7 @@ class ServerConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = self._gate.transport = transport
         self.peer = self.responder.peer = format_address(transport.get_extra_info("peername"))
         transport.set_write_buffer_limits(high=TRANSPORT_HIGH_WATER)
         ssl_object = transport.get_extra_info("ssl_object")
@@ -130,54 +157,58 @@ class ServerConnection(asyncio.Protocol):
                 self.kind = "tls without ALPN h2"
         if self.server is not None:
             self.server._connections.add(self)
-        if self.idle_timeout is not None:
-            self._timer = self._loop.call_later(self.idle_timeout, self._check_idle)
+        if self._idle is not None:
+            self._timer = self._loop.call_later(self._idle.first_delay, self._check_idle)
 
     def data_received(self, data: bytes) -> None:
         self.bytes_in += len(data)
         if self._idle is not None:
-            self._idle.touch(self._loop.time())
+            self._idle.heard(self._loop.time())
         if self.phase.shut:
             return  # lingering after our last frames: read and forget
-        try:
-            if self.phase is Phase.SNIFFING:
+        if self.phase is Phase.SNIFFING:
+            try:
                 data = self._sniff(data)
-                if not data:
-                    return
-            self._handle_events(self.protocol.receive(data))
-            if self.protocol.resets_received != self._resets.seen:
-                self._count_resets()
-            self._flush()
-        except Exception:  # a bug of ours: keep it to this one connection
-            logger.exception("%s: internal error; closing the connection", self.peer)
-            self._abort("internal server error")
+            except Exception:  # a bug of ours: keep it to this one connection
+                logger.exception("%s: internal error; closing the connection", self.peer)
+                self._abort("internal server error")
+                return
+            if not data:
+                return
+        self._intake.take(data)  # at most a slice now; the rest after others had a turn
 
     def eof_received(self) -> bool | None:
-        # The client will send nothing more, but may still read: answer what it
-        # asked, then close.
+        # The client will send nothing more. (TLS: bytes decrypted before its
+        # close_notify may still wait in the backlog; they come first.)
+        self._intake.catch_up()
         self._set_reason("the client closed its side")
-        if not self.phase.speaks_h2 or self.tls:
+        if not self.phase.speaks_h2:
             return None  # let the transport close itself
-        if self.writing_paused or (self.protocol.buffered() and self.protocol.send_window(0) <= 0):
-            # It can send no WINDOW_UPDATE any more, so what waits for window
-            # would wait forever; and a client that closed completely is gone.
+        # Requests still arriving can never complete: drop them and their bodies.
+        self._peer_finished = True
+        self.protocol.peer_closed()
+        if self.tls or self.writing_paused:
+            # TLS closes now whatever we return (see the module docstring): write
+            # what is ready. A client that does not read is gone, or as good as.
+            self._flush()
             return None
         # Perhaps only half-closed: answer what it asked, then close. No GOAWAY:
         # it can open nothing more, and h2-based clients drop responses after one.
         self._drain()
-        self._flush()
-        return True  # keep our side open while responses finish
+        self._flush()  # closes at once if nothing is left, or if output waits for window
+        return None if self.phase.shut else True  # keep our side open while responses finish
 
     def pause_writing(self) -> None:
-        # The client is not reading: stop producing, and stop reading its requests.
+        # The client is not reading: stop producing, and stop reading its
+        # requests (a trade-off: see the module docstring).
         self.writing_paused = True
-        if self.transport is not None and not self.phase.shut:
-            self.transport.pause_reading()
+        if not self.phase.shut:
+            self._gate.pause("writing")
 
     def resume_writing(self) -> None:
         self.writing_paused = False
-        if self.transport is not None and not self.phase.shut:
-            self.transport.resume_reading()
+        if not self.phase.shut:
+            self._gate.resume("writing")
         self._flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -186,24 +217,36 @@ class ServerConnection(asyncio.Protocol):
         else:
             self._set_reason("the client closed the connection")
         self._enter(Phase.CLOSED)
+        reason = self.close_reason
         unfinished = self.protocol.active_streams
+        if unfinished and not self.protocol.terminated:
+            reason = f"{reason}, {unfinished} stream(s) unfinished"
         for handle in (self._timer, self._flush_handle):
             if handle is not None:
                 handle.cancel()
         self.responder.stop()
+        self._release()  # every buffer goes now (gethy.closing)
         if self.server is not None:
             self.server._connections.discard(self)
         if not self.closed.done():
             self.closed.set_result(None)
-        reason = self.close_reason
-        if unfinished and not self.protocol.terminated:
-            reason = f"{reason}, {unfinished} stream(s) unfinished"
         seconds = self._loop.time() - self._started_at
         numbers = (self.peer, self.kind, self.requests, self.bytes_in, self.bytes_out, seconds)
         logger.info("%s; %s", summary(*numbers), reason)
         self.transport = None
 
     # ------------------------------------------------------------ bytes arriving
+
+    def _feed(self, data: bytes) -> None:
+        """One slice for the protocol (`gethy.intake`): events, budgets, then one write."""
+        try:
+            self._handle_events(self.protocol.receive(data))
+            if self.protocol.resets_received != self._resets.seen:
+                self._count_resets()  # between slices, not once per 256 KiB read
+            self._flush()
+        except Exception:  # a bug of ours: keep it to this one connection
+            logger.exception("%s: internal error; closing the connection", self.peer)
+            self._abort("internal server error")
 
     def _sniff(self, data: bytes) -> bytes:
         """Tell HTTP/2 from HTTP/1.x (`gethy.sniff`); return the bytes for the protocol."""
@@ -288,99 +331,18 @@ class ServerConnection(asyncio.Protocol):
             data = self.protocol.data_to_send()
             if data:
                 self.bytes_out += len(data)
-                if self._idle is not None:
-                    self._idle.touch(self._loop.time())
                 transport.write(data)
+        idle = self._idle
+        if idle is not None and idle.progress_mark != self.protocol.progress:
+            idle.observe(self.protocol.progress, self._loop.time())  # the stall clock restarts
+        if self.protocol.request_bytes != self._uploads.counted:
+            self._uploads.update(self.protocol.request_bytes)  # the server-wide budget
         self.responder.wake_writers()
         if self.phase is Phase.DRAINING and self.protocol.active_streams == 0:
             self._close(self.close_reason or "server shutdown")
-
-    # ------------------------------------------------------------------- closing
-
-    def shutdown(self, reason: str = "server shutdown") -> None:
-        """Graceful close: GOAWAY with the last stream id we process (RFC 9113 §6.8).
-
-        Streams the client already opened are answered; the connection closes
-        when the last one is done (see `Server.close` for the time limit).
-        """
-        if self.phase.shut:
-            return
-        self._set_reason(reason)
-        if self.phase is Phase.SNIFFING:
-            self._close(reason)
-            return
-        self._drain()
-        self.protocol.close()
-        self._flush()
-
-    def _close(self, reason: str) -> None:
-        """Close our side: flush, half-close, read and discard for a moment, then cut.
-
-        A plain close() while the client's bytes are still arriving would make
-        the kernel answer with a TCP reset, which can destroy our last frames
-        (the GOAWAY) before the client reads them: see `gethy.guards.linger`.
-        """
-        self._set_reason(reason)
-        if self.phase.shut or self.transport is None:
-            return
-        self._enter(Phase.CLOSING)
-        self.responder.cancel_all()
-        self._linger = Linger(self._loop.time())
-        transport = self.transport
-        if not half_close(transport):
-            transport.abort()
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self._loop.call_later(self._linger.first_check, self._check_closed)
-
-    def _check_closed(self) -> None:
-        self._timer = None
-        if self.phase is Phase.CLOSED or self.transport is None or self._linger is None:
-            return
-        if self._linger.should_cut(self._loop.time(), self.transport.get_write_buffer_size()):
-            self.transport.abort()
-        else:
-            self._timer = self._loop.call_later(self._linger.interval, self._check_closed)
-
-    def _abort(self, reason: str) -> None:
-        """Cut the connection at once (no more frames can get through anyway)."""
-        self._set_reason(reason)
-        if not self.phase.shut:
-            self._enter(Phase.CLOSING)
-        self.responder.cancel_all()
-        if self.transport is not None:
-            self.transport.abort()
-
-    def _check_idle(self) -> None:
-        """Ask the idle guard (`gethy.guards.idle`) what a quiet connection should do."""
-        self._timer = None
-        if self.phase.shut or self._idle is None:
-            return
-        verdict = self._idle.check(
-            self._loop.time(),
-            progress=self.protocol.progress,
-            preface_seen=self.phase.speaks_h2,
-            streams=self.protocol.active_streams,
-            output_waiting=self.writing_paused or bool(self.protocol.buffered()),
-        )
-        action = verdict.action
-        if action is IdleAction.WAIT:
-            self._timer = self._loop.call_later(verdict.delay, self._check_idle)
-        elif action is IdleAction.CLOSE:
-            self._close(verdict.reason)
-        elif action is IdleAction.SHUTDOWN:
-            self.shutdown(verdict.reason)
-        elif action is IdleAction.ABORT:
-            self._abort(verdict.reason)
-        else:  # IdleAction.CUT_STALLED: GOAWAY NO_ERROR that ends every stream, then close
-            self.protocol.close(ErrorCodes.NO_ERROR, graceful=False)
-            self._flush()
-            self._close(verdict.reason)
-
-    def _set_reason(self, reason: str) -> None:
-        if self.close_reason is None:
-            self.close_reason = reason
+        elif self._peer_finished and self.protocol.waiting_for_window():
+            # After its FIN the client can send no WINDOW_UPDATE: this would wait forever.
+            self._close("the client closed its side; responses wait for window it cannot open")
 
     def _own_url(self) -> str:
         address = self.transport.get_extra_info("sockname") if self.transport else None

@@ -15,6 +15,9 @@ complete request into a response through the application (`gethy.app`):
   writes back, so a 1 GiB body never sits in memory for a client that does not
   read (flow control alone, RFC 9113 §5.2, would only stop it at the client's
   window, which the client may make huge).
+* **Every streamed body is closed** (``aclose``) when it ends, fails, is
+  cancelled, or is never read at all: a HEAD request (RFC 9110 §9.3.2) gets
+  the headers only, and the body's cleanup still runs.
 * **Application errors** are the application's: logged once with the
   traceback, answered ``500`` when no header has left yet, else the stream is
   reset with INTERNAL_ERROR (RFC 9113 §8.1: a response cut short must not look
@@ -150,7 +153,13 @@ class Responder:
                 )
             elif request.method == "HEAD":
                 # No content to produce: the headers, as the handler gave them, end it.
-                protocol.send_headers(stream_id, response.status, response.headers, end_stream=True)
+                try:
+                    protocol.send_headers(
+                        stream_id, response.status, response.headers, end_stream=True
+                    )
+                finally:  # the body is never read: close it, so its cleanup runs now
+                    if hasattr(response.body, "aclose"):
+                        self._start_task(stream_id, self._close_body(stream_id, response.body))
             else:
                 self._start_task(stream_id, self._stream_body(request, response))
         except SendError as exc:

@@ -25,9 +25,17 @@ What the adapter adds, and the seed server lacked:
 * **Graceful shutdown.** `Server.close` stops accepting connections and sends
   each connection a GOAWAY carrying the last stream id it will process
   (RFC 9113 §6.8); streams already open finish, then the connection closes.
-* **Idle connections** (no open stream, no bytes for ``idle_timeout`` seconds)
-  are closed with a GOAWAY, and a client that stopped reading while responses
-  wait is disconnected after the same time.
+* **Idle connections** (no request or response moving for ``idle_timeout``
+  seconds; PINGs and stray bytes do not count) are closed with a GOAWAY, and
+  a client that stopped reading while responses wait is disconnected after
+  the same time. The client preface must be in within
+  ``min(idle_timeout, 10)`` seconds of the accept, however it trickles in.
+* **Fairness and memory.** Each read is fed to the protocol 128 frames at a
+  time with other connections served in between (`gethy.intake`), and the
+  request bodies buffered across all connections are capped
+  (``max_server_request_buffer``, `gethy.guards.uploads`).
+* **Out of file descriptors** (`gethy.guards.accept`): failed accepts are
+  counted and reported in one WARNING every few seconds, not a traceback each.
 * **Bad clients are not errors.** An HTTP/1.1 request on the cleartext port
   gets a readable HTTP/1.1 answer; protocol violations get a GOAWAY from
   `HTTP2Protocol` (RFC 9113 §5.4.1); a vanished peer just ends its connection.
@@ -56,9 +64,12 @@ from typing import Any
 
 from gethy.app import Handler, default_app
 from gethy.connection import DEFAULT_IDLE_TIMEOUT, TRANSPORT_HIGH_WATER, ServerConnection
+from gethy.guards.accept import AcceptGuard
+from gethy.guards.idle import PREFACE_TIMEOUT
 from gethy.guards.linger import CLOSE_TIMEOUT, LINGER
 from gethy.guards.output import OUTPUT_BUDGET
 from gethy.guards.resets import RESET_BURST, RESET_RATE
+from gethy.guards.uploads import MAX_SERVER_REQUEST_BUFFER, UploadBudget
 from gethy.protocol import HTTP2Protocol
 from gethy.responder import STREAM_HIGH_WATER
 
@@ -73,6 +84,7 @@ __all__ = [
     # them and importable from here as before:
     "CLOSE_TIMEOUT",
     "LINGER",
+    "MAX_SERVER_REQUEST_BUFFER",
     "OUTPUT_BUDGET",
     "RESET_BURST",
     "RESET_RATE",
@@ -102,6 +114,7 @@ class Server:
         ssl_context: ssl.SSLContext | None = None,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         grace_period: float = DEFAULT_GRACE_PERIOD,
+        max_server_request_buffer: int = MAX_SERVER_REQUEST_BUFFER,
         **protocol_options: Any,
     ) -> None:
         HTTP2Protocol(**protocol_options)  # unknown or bad options fail here, not per connection
@@ -112,18 +125,33 @@ class Server:
         self.idle_timeout = idle_timeout
         self.grace_period = grace_period
         self.protocol_options = protocol_options
+        #: Request-body bytes buffered across all connections, and their cap.
+        self.uploads = UploadBudget(max_server_request_buffer)
         self._connections: set[ServerConnection] = set()
         self._server: asyncio.base_events.Server | None = None
+        self._accept_guard: AcceptGuard | None = None
         self._closed = asyncio.Event()
         self._close_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Listen; `serve` calls this for you."""
         loop = asyncio.get_running_loop()
+        tls: dict[str, Any] = {}
+        if self.ssl_context is not None:
+            # The TLS handshake comes before the preface and gets the preface's deadline
+            # (gethy.guards.idle), not asyncio's 60 s: a trickled ClientHello gains nothing.
+            tls = {"ssl": self.ssl_context, "ssl_handshake_timeout": self._preface_timeout()}
         self._server = await loop.create_server(
-            self._new_connection, self.host, self.requested_port, ssl=self.ssl_context, backlog=1024
+            self._new_connection, self.host, self.requested_port, backlog=1024, **tls
         )
+        # Out of file descriptors: one warning now and then, not a traceback per accept.
+        self._accept_guard = AcceptGuard(loop, self._server.sockets)
+        self._accept_guard.install()
         logger.debug("listening on %s", self.url)
+
+    def _preface_timeout(self) -> float:
+        idle = self.idle_timeout
+        return PREFACE_TIMEOUT if idle is None else min(idle, PREFACE_TIMEOUT)
 
     def _new_connection(self) -> ServerConnection:
         return ServerConnection(
@@ -188,6 +216,8 @@ class Server:
             await asyncio.wait(pending, timeout=1.0)
         if self._server is not None:
             await self._server.wait_closed()
+        if self._accept_guard is not None:
+            self._accept_guard.uninstall()
         self._closed.set()
 
     def abort(self) -> None:
@@ -224,6 +254,7 @@ async def serve(
     ssl_context: ssl.SSLContext | None = None,
     idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
     grace_period: float = DEFAULT_GRACE_PERIOD,
+    max_server_request_buffer: int = MAX_SERVER_REQUEST_BUFFER,
     **protocol_options: Any,
 ) -> Server:
     """Start serving `app` (default: `gethy.app.default_app`) and return the `Server`.
@@ -233,6 +264,12 @@ async def serve(
     ``h2``). ``port=0`` picks a free port: read it back from `Server.port`.
     `protocol_options` go to every connection's `HTTP2Protocol`
     (``max_body_size``, ``max_concurrent_streams``, ...).
+
+    ``max_server_request_buffer`` caps the request-body bytes buffered across
+    all connections (`gethy.guards.uploads`). Beyond it, connections that are
+    receiving request bodies are not read until the total drops: an upload
+    waits (TCP flow control holds the client back); one that does not move
+    for ``idle_timeout`` seconds gets GOAWAY, which frees its share.
     """
     server = Server(
         app,
@@ -241,6 +278,7 @@ async def serve(
         ssl_context=ssl_context,
         idle_timeout=idle_timeout,
         grace_period=grace_period,
+        max_server_request_buffer=max_server_request_buffer,
         **protocol_options,
     )
     await server.start()

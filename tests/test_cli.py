@@ -109,7 +109,8 @@ def test_help_explains_every_option(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     for option in ("--host", "--port", "--tls", "--certfile", "--keyfile", "--idle-timeout"):
         assert option in text
-    for words in ("--log-level", "--grace", "prior knowledge", "ALPN", "self-signed", "Ctrl-C"):
+    words_to_find = ("--log-level", "--grace", "prior knowledge", "ALPN", "self-signed", "Ctrl-C")
+    for words in (*words_to_find, "--max-server-request-buffer"):
         assert words in text
     assert "curl --http2-prior-knowledge" in text and "/bytes/N" in text
 
@@ -144,6 +145,16 @@ def test_keyfile_without_certfile_is_a_usage_error() -> None:
 def test_defaults() -> None:
     args = build_parser().parse_args(["serve"])
     assert (args.host, args.port, args.tls, args.log_level) == ("127.0.0.1", 8000, False, "info")
+
+
+def test_the_server_request_buffer_takes_a_size() -> None:
+    args = build_parser().parse_args(["serve"])
+    assert args.max_server_request_buffer == 256 * 1024 * 1024
+    args = build_parser().parse_args(["serve", "--max-server-request-buffer", "64MiB"])
+    assert args.max_server_request_buffer == 64 * 1024 * 1024
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["serve", "--max-server-request-buffer", "lots"])
+    assert exit_info.value.code == 2
 
 
 def test_serve_then_the_printed_curl_command_works() -> None:

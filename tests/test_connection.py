@@ -285,3 +285,49 @@ def test_client_goaway_no_error_lets_open_streams_finish() -> None:
         assert connection.close_reason == "the client sent GOAWAY (NO_ERROR)"
 
     run(main())
+
+
+# ------------------------------------------------------------ the application
+
+
+class Body:
+    """A streamed body that records whether it was closed (as a file or a lock would care)."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def __aiter__(self) -> Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("handler", ["plain", "async"])
+def test_a_streamed_body_that_head_never_reads_is_closed(handler: str) -> None:
+    async def main() -> None:
+        body = Body()
+
+        def plain(request: Request) -> Response:
+            return Response(200, (), body)
+
+        async def later(request: Request) -> Response:
+            await asyncio.sleep(0)
+            return Response(200, (), body)
+
+        connection, transport = connect(plain if handler == "plain" else later)
+        client = Client(connection, transport)
+        client.send()
+        stream_id = client.h2.get_next_available_stream_id()
+        headers = [(":method", "HEAD"), (":path", "/"), (":scheme", "http"), (":authority", "x")]
+        client.h2.send_headers(stream_id, headers, end_stream=True)
+        client.send()
+        await settle()
+        client.receive()
+        assert client.ended(stream_id)
+        assert body.closed, "the body's aclose() was never called"
+
+    run(main())

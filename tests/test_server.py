@@ -15,6 +15,7 @@ import os
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -844,3 +845,67 @@ def test_a_client_that_half_closes_still_gets_its_response(
     assert end is not None, "the response was dropped when the client half-closed"
     assert client.wait_closed(), "the server closes once the response is done"
     server.assert_clean()
+
+
+_FD_LIMITED_SERVER = """
+import asyncio, logging, resource, sys
+from gethy.server import serve
+
+logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+
+
+async def main():
+    server = await serve(port=0)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[1]), hard))
+    print(server.port, flush=True)
+    await asyncio.sleep(float(sys.argv[2]))  # asyncio retries a failed accept every second
+    server.abort()
+
+
+asyncio.run(main())
+"""
+
+
+def test_out_of_file_descriptors_is_one_warning_not_a_traceback_flood() -> None:
+    """A real server under a real file-descriptor limit, flooded with connections."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", _FD_LIMITED_SERVER, "40", "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    clients: list[socket.socket] = []
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        for _ in range(80):  # twice the limit: the kernel queues what cannot be accepted
+            clients.append(socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT))
+        _, errors = server.communicate(timeout=TIMEOUT)
+    finally:
+        for client in clients:
+            client.close()
+        if server.poll() is None:
+            server.kill()
+            server.wait(TIMEOUT)
+    assert "Traceback" not in errors
+    warnings = [line for line in errors.splitlines() if "cannot accept connections" in line]
+    assert len(warnings) == 1, errors[-2000:]
+    assert "Too many open files (EMFILE)" in warnings[0]
+
+
+def test_a_tls_handshake_that_never_comes_meets_the_preface_deadline(
+    start_server: Callable[..., ServerThread],
+) -> None:
+    server = start_server(tls=True, idle_timeout=0.5)
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+    sock.sendall(b"\x16\x03\x01")  # the first bytes of a ClientHello, and no more
+    started = time.monotonic()
+    try:
+        assert sock.recv(1024) == b""  # closed by the server, not by our timeout
+    except ConnectionResetError:
+        pass
+    finally:
+        sock.close()
+    assert time.monotonic() - started < 3  # not asyncio's 60 s
+    server.wait_for(lambda: not server.server.connections)
