@@ -32,8 +32,6 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from h2.errors import ErrorCodes
-
 from gethy.app import Handler, Request, default_app
 from gethy.closing import Closing
 from gethy.events import ConnectionTerminatedEvent, RequestEvent, StreamResetEvent
@@ -41,7 +39,6 @@ from gethy.frames import error_code_name
 from gethy.guards.idle import IdleGuard
 from gethy.guards.linger import Linger
 from gethy.guards.output import BUSY_BODY, BUSY_HEADERS, BUSY_STATUS, OutputBudget
-from gethy.guards.resets import ResetBudget
 from gethy.guards.uploads import UploadMeter
 from gethy.intake import Intake, ReadGate
 from gethy.logline import describe, format_address, summary
@@ -113,7 +110,6 @@ class ServerConnection(Closing, asyncio.Protocol):
         self._idle: IdleGuard | None = None
         if idle_timeout is not None:
             self._idle = IdleGuard(idle_timeout, now, progress=self.protocol.progress)
-        self._resets = ResetBudget(now)
         self._output_budget = OutputBudget()
         self._gate = gate = ReadGate()
         self._uploads = UploadMeter(
@@ -241,8 +237,6 @@ class ServerConnection(Closing, asyncio.Protocol):
         """One slice for the protocol (`gethy.intake`): events, budgets, then one write."""
         try:
             self._handle_events(self.protocol.receive(data))
-            if self.protocol.resets_received != self._resets.seen:
-                self._count_resets()  # between slices, not once per 256 KiB read
             self._flush()
         except Exception:  # a bug of ours: keep it to this one connection
             logger.exception("%s: internal error; closing the connection", self.peer)
@@ -305,14 +299,6 @@ class ServerConnection(Closing, asyncio.Protocol):
         self.responder.cancel_all()
         self._flush()  # the GOAWAY goes out even if the client is slow to read
         self._close(reason)
-
-    def _count_resets(self) -> None:
-        """Rapid reset (CVE-2023-44487, `gethy.guards.resets`): GOAWAY ENHANCE_YOUR_CALM."""
-        if self._resets.exceeded(self.protocol.resets_received, self._loop.time()):
-            self.responder.cancel_all()
-            self.protocol.close(ErrorCodes.ENHANCE_YOUR_CALM)
-            self._flush()
-            self._close("too many streams reset by the client (rapid reset)")
 
     # ------------------------------------------------------------- bytes leaving
 

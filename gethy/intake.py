@@ -22,8 +22,7 @@ across reads that cut frames anywhere; it reads three bytes per frame and
 judges nothing: a wrong guess only moves a cut, the bytes reach the protocol
 all the same and in order.
 
-The connection's feed function checks its budgets after each slice (the
-rapid-reset budget, `gethy.guards.resets`, among them), and when the
+The protocol cuts a flood off inside a slice (`gethy.floods`); when the
 connection ends in between (a GOAWAY either way, RFC 9113 §6.8, or any close)
 it calls `Intake.drop`: the rest is never parsed.
 

@@ -64,11 +64,11 @@ from typing import Any
 
 from gethy.app import Handler, default_app
 from gethy.connection import DEFAULT_IDLE_TIMEOUT, TRANSPORT_HIGH_WATER, ServerConnection
+from gethy.floods import RESET_BURST, RESET_RATE
 from gethy.guards.accept import AcceptGuard
 from gethy.guards.idle import PREFACE_TIMEOUT
 from gethy.guards.linger import CLOSE_TIMEOUT, LINGER
 from gethy.guards.output import OUTPUT_BUDGET
-from gethy.guards.resets import RESET_BURST, RESET_RATE
 from gethy.guards.uploads import MAX_SERVER_REQUEST_BUFFER, UploadBudget
 from gethy.protocol import HTTP2Protocol
 from gethy.responder import STREAM_HIGH_WATER

@@ -20,8 +20,8 @@ from test_connection import Client, FakeTransport, run, settle
 
 from gethy.app import Response
 from gethy.connection import ServerConnection
+from gethy.floods import RESET_BURST
 from gethy.frames import CONNECTION_PREFACE, decode_frames, encode_frame
-from gethy.guards.resets import RESET_BURST
 from gethy.intake import SLICE_FRAMES
 from gethy.phase import Phase
 from gethy.server import Server

@@ -15,7 +15,6 @@ from gethy.guards.accept import AcceptGuard, RefusalCounter
 from gethy.guards.idle import PREFACE_TIMEOUT, IdleAction, IdleGuard
 from gethy.guards.linger import CLOSE_TIMEOUT, LINGER, Linger
 from gethy.guards.output import OUTPUT_BUDGET, OutputBudget
-from gethy.guards.resets import RESET_BURST, RESET_RATE, ResetBudget
 from gethy.guards.uploads import MAX_SERVER_REQUEST_BUFFER, UploadBudget, UploadMeter
 
 # ----------------------------------------------------------------- idle timer
@@ -133,31 +132,6 @@ def test_a_timer_that_fires_a_hair_early_acts_instead_of_rearming() -> None:
 
 
 # ----------------------------------------------------------- rapid reset bucket
-
-
-def test_a_burst_of_resets_is_allowed_and_one_more_is_not() -> None:
-    budget = ResetBudget(now=0)
-    assert not budget.exceeded(RESET_BURST, now=0)
-    assert budget.seen == RESET_BURST
-    assert budget.exceeded(RESET_BURST + 1, now=0)
-
-
-def test_the_bucket_refills_at_the_rate_but_never_beyond_the_burst() -> None:
-    budget = ResetBudget(now=0, burst=10, rate=2)
-    assert not budget.exceeded(10, now=0)  # empty now
-    assert not budget.exceeded(14, now=2)  # 2 s refilled 4 tokens
-    assert budget.exceeded(15, now=2)
-    calm = ResetBudget(now=0, burst=10, rate=2)
-    assert not calm.exceeded(0, now=3600)  # an hour of quiet refills to 10, not 7200
-    assert calm.exceeded(11, now=3600)
-
-
-def test_a_browser_cancelling_now_and_then_never_comes_close() -> None:
-    budget = ResetBudget(now=0)
-    assert not any(budget.exceeded(n, now=n / RESET_RATE) for n in range(1, 10 * RESET_BURST))
-
-
-# --------------------------------------------------------------- output budget
 
 
 def test_the_output_budget_admits_up_to_its_limit() -> None:

@@ -3,15 +3,14 @@
 Built in notebook 08 (errors and attacks).
 
 `HTTP2Protocol` enforces what HTTP/2 itself bounds (SETTINGS limits, flow
-control, RFC 9113 §5.2, §6.5.2). What it cannot see is time and the socket,
+control, RFC 9113 §5.2, §6.5.2) and the floods it can count itself (rapid
+reset and control frames, `gethy.floods`). What it cannot see is time and the socket,
 so the asyncio server (`gethy.server`) adds these, one module each, each a
 plain class that takes the clock as a number and is tested without a socket:
 
 * `gethy.guards.idle`: a deadline for the client preface, close idle
   connections, cut a client that stopped reading, and GOAWAY a connection
   whose streams stopped moving (slowloris); bytes alone never postpone them;
-* `gethy.guards.resets`: a token bucket over the client's RST_STREAMs
-  (rapid reset, CVE-2023-44487);
 * `gethy.guards.output`: answer 503 while too many response bytes wait for a
   client that does not read;
 * `gethy.guards.uploads`: a server-wide cap on buffered request bodies;
