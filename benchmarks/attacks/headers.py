@@ -130,6 +130,7 @@ def hpack_table(ctx: Context) -> Outcome:
         scanner = attacker.scanner
         deadline = time.monotonic() + ctx.seconds
         done = 0
+        cpu = [ctx.server_cpu()]  # the server's CPU time after each batch
         while done < ctx.size and time.monotonic() < deadline and not attacker.closed:
             batch = range(done, min(done + BATCH, ctx.size))
             attacker.send(b"".join(_get_bytes(i) for i in batch))
@@ -138,7 +139,8 @@ def hpack_table(ctx: Context) -> Outcome:
             if not attacker.read_until(answered, max(deadline - time.monotonic(), 0.1)):
                 break
             done += len(batch)
-        return _table_outcome(ctx, attacker, done)
+            cpu.append(ctx.server_cpu())
+        return _table_outcome(attacker, done, cpu)
     finally:
         attacker.close()
 
@@ -152,14 +154,30 @@ def _all_ended(scanner: FrameScanner, stream_ids: range) -> bool:
     return all(stream_id in scanner.ended for stream_id in stream_ids)
 
 
-def _table_outcome(ctx: Context, attacker: Attacker, done: int) -> Outcome:
+def _growth(cpu: list[float]) -> tuple[float, float]:
+    """Server CPU µs per response over the first and the last quarter of the batches."""
+    quarter = max((len(cpu) - 1) // 4, 1)
+    if len(cpu) < 2 * quarter + 1:
+        return 0.0, 0.0
+    per = 1e6 / (BATCH * quarter)
+    return (cpu[quarter] - cpu[0]) * per, (cpu[-1] - cpu[-1 - quarter]) * per
+
+
+def _table_outcome(attacker: Attacker, done: int, cpu: list[float]) -> Outcome:
+    """The table's size as the attacker's decoder mirrors it, and the cost per response
+    early and late: a table searched entry by entry makes the late ones dearer."""
     scanner = attacker.scanner
     assert scanner.decoder is not None
     entries = scanner.decoder.header_table.dynamic_entries
     size = sum(32 + len(name) + len(value) for name, value in entries)
+    first, last = _growth(cpu)
     table = f"server's HPACK table {len(entries):,} entries, {size / 1000:,.0f} kB"
-    text = ending(attacker, done, "responses") or f"{done:,} responses; {table}"
+    text = ending(attacker, done, "responses") or (
+        f"{done:,} responses; {table}; CPU per response {first:,.0f} -> {last:,.0f} µs"
+    )
     details = {
+        "cpu_us_per_response_first_quarter": round(first),
+        "cpu_us_per_response_last_quarter": round(last),
         "responses": done,
         "table_entries": len(entries),
         "table_bytes": size,

@@ -11,8 +11,8 @@ The steps are the same for every attack:
    latency; then one GET on a new connection;
 6. one idle timeout (plus `MARGIN`: the server's timers fire at the timeout,
    not before) after the attackers left, read the resident set again;
-7. stop the server; read its log: tracebacks, and how it ended the attacker's
-   connections (`benchmarks.attacks.serverlog`).
+7. stop the server; read its log: tracebacks, and how and when it let go of
+   the attacker's connections (`benchmarks.attacks.serverlog`).
 
 Step 6 only waits, so it runs on a timer thread while the runner goes on with
 the next row's steps 1-5 (`Measurement.finish` then joins it and does step 7):
@@ -72,6 +72,7 @@ class Measurement:
             "error": None,
         }
         self._later: threading.Timer | None = None
+        self._left_wall = 0.0  # time.time() when the attackers left, to compare with the log
 
     def run(self) -> None:
         """Steps 1-5; an error is recorded in the row, never raised (but Ctrl-C is)."""
@@ -132,6 +133,7 @@ class Measurement:
         started = time.monotonic()
         outcome = attack.run(self.context)
         left = time.monotonic()
+        self._left_wall = time.time()
         cpu_after = victim.settle(limit=3.0 if self.quick else 10.0)
         settled = time.monotonic()
         memory = victim.memory()
@@ -166,6 +168,10 @@ class Measurement:
         ports = self.context.client_ports if self.context is not None else []
         ended = connection_lines(text, ports)
         row["server_ended"] = [line.as_dict() for line in ended]
+        if ended and self._left_wall:
+            # When the server let go of the attackers' last connection, after they left
+            # (negative: it had closed them before): what the memory reading waited for.
+            row["released_s"] = round(max(line.ended_at for line in ended) - self._left_wall, 3)
         cut = [line.seconds for line in ended if line.by_server]
         if self.attack.kind is Kind.SLOW and cut and row.get("held_s") is None:
             row["held_s"] = min(cut)  # the server let go; the kernel may still hold the socket

@@ -88,6 +88,7 @@ def format_report(document: dict[str, Any]) -> str:
     head = (
         f"gethy attack suite, {document['started']}: {document['mode']} mode,"
         f" {len(document['rows'])} attack(s), each on a fresh server (--idle-timeout"
-        f" {timeouts} s), a healthy GET every 20 ms on its own connection"
+        f" {timeouts} s), a healthy GET every 20 ms on its own connection; +T is the"
+        " resident set one idle timeout (+0.25 s) after the attackers left"
     )
     return "\n\n".join([head, format_table(document["rows"]), format_targets(document["rows"])])

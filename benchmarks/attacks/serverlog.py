@@ -14,6 +14,7 @@ keeps an aborted socket alive for a client that does not read.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -24,7 +25,8 @@ __all__ = ["ConnectionLine", "connection_lines"]
 _CLIENT_ENDED = ("the client closed", "the client sent GOAWAY", "connection lost")
 
 _LINE = re.compile(
-    r"gethy\.server: \S+:(?P<port>\d+) (?P<kind>.+?): (?P<requests>\d+) request\(s\),"
+    r"^(?P<when>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO"
+    r" gethy\.server: \S+:(?P<port>\d+) (?P<kind>.+?): (?P<requests>\d+) request\(s\),"
     r" (?P<bytes_in>.+?) in, (?P<bytes_out>.+?) out, (?P<seconds>[\d.]+) s; (?P<reason>.*)$"
 )
 
@@ -40,6 +42,7 @@ class ConnectionLine:
     bytes_out: str
     seconds: float
     reason: str
+    ended_at: float  # when it was logged, as a Unix time (the log's local time)
 
     @property
     def by_server(self) -> bool:
@@ -66,6 +69,12 @@ def connection_lines(log: str, ports: list[int]) -> list[ConnectionLine]:
                     match["bytes_out"],
                     float(match["seconds"]),
                     match["reason"],
+                    _unix_time(match["when"]),
                 )
             )
     return found
+
+
+def _unix_time(when: str) -> float:
+    """``2026-11-29 14:05:04,060`` (logging's asctime, local time) as a Unix time."""
+    return dt.datetime.strptime(when, "%Y-%m-%d %H:%M:%S,%f").timestamp()
