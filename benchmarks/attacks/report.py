@@ -1,12 +1,15 @@
-"""The table: one row per attack, then the targets and every miss with its value."""
+"""The report: one row per attack, what the server's log says, the targets and every miss."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from benchmarks.attacks.targets import TARGETS
 
 __all__ = ["format_report"]
+
+_RESET = "connection lost: ConnectionResetError: [Errno 104] Connection reset by peer"
 
 COLUMNS = (
     ("attack", "<"),
@@ -82,6 +85,36 @@ def format_targets(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _reason(text: str) -> str:
+    """A close reason, short, with its large numbers as N so that alike reasons group."""
+    text = re.sub(r"\d{4,}", "N", text.replace(_RESET, "reset by the client"))
+    return text if len(text) <= 90 else text[:87] + "..."
+
+
+def _ended(row: dict[str, Any]) -> str:
+    """How the server ended the attacker's connections: reasons, times, bytes it read."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for line in row.get("server_ended", []):
+        groups.setdefault(_reason(line["reason"]), []).append(line)
+    parts = []
+    for reason, lines in groups.items():
+        times = sorted(line["seconds"] for line in lines)
+        span = f"{times[0]:.2f} s" if times[0] == times[-1] else f"{times[0]:.2f}-{times[-1]:.2f} s"
+        read = f", {lines[0]['bytes_in']} read" if len(lines) == 1 else ""
+        parts.append(f"{len(lines)} x after {span}{read}: {reason}")
+    released = row.get("released_s")
+    if released is not None and released > 0:
+        parts.append(f"the last one {released:.2f} s after the attackers left")
+    return "; ".join(parts) or "no line for the attacker's connections"
+
+
+def format_log(rows: list[dict[str, Any]]) -> str:
+    width = max((len(row["attack"]) for row in rows), default=0)
+    lines = ["How the server ended the attackers' connections (its log, one line per connection):"]
+    lines += [f"  {row['attack']:<{width}}  {_ended(row)}" for row in rows]
+    return "\n".join(lines)
+
+
 def format_report(document: dict[str, Any]) -> str:
     """The whole text report of a run (the document `benchmarks.attacks.runner` writes)."""
     timeouts = "/".join(f"{t:g}" for t in sorted({r["idle_timeout_s"] for r in document["rows"]}))
@@ -91,4 +124,5 @@ def format_report(document: dict[str, Any]) -> str:
         f" {timeouts} s), a healthy GET every 20 ms on its own connection; +T is the"
         " resident set one idle timeout (+0.25 s) after the attackers left"
     )
-    return "\n\n".join([head, format_table(document["rows"]), format_targets(document["rows"])])
+    rows = document["rows"]
+    return "\n\n".join([head, format_table(rows), format_log(rows), format_targets(rows)])
