@@ -103,7 +103,7 @@ def _ended(row: dict[str, Any]) -> str:
         read = f", {lines[0]['bytes_in']} read" if len(lines) == 1 else ""
         parts.append(f"{len(lines)} x after {span}{read}: {reason}")
     released = row.get("released_s")
-    if released is not None and released > 0:
+    if released is not None and released >= 0.05:  # it held on after the attackers left
         parts.append(f"the last one {released:.2f} s after the attackers left")
     return "; ".join(parts) or "no line for the attacker's connections"
 
