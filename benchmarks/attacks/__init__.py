@@ -13,5 +13,6 @@ tracebacks in its log, each judged against fixed targets. See
 * the attacks: `floods`, `resets`, `headers`, `limits`, `slow`, `junk`;
 * their tools: `attacker` (one raw connection), `wire` (frames built and
   read), `describe`; the measured: `victim` (the server process and /proc),
+  `serverlog` (its one line per connection),
   `healthy` (the healthy client, its own process).
 """

@@ -19,6 +19,7 @@ import socket
 import ssl
 import struct
 import time
+from collections.abc import Callable
 
 from benchmarks.attacks.model import Context
 from benchmarks.attacks.wire import (
@@ -83,6 +84,7 @@ class Attacker:
             sock = context.wrap_socket(sock, server_hostname=HOST)
         self.sock = sock
         self.tls = tls
+        self.timeout = timeout  # every blocking call waits at most this long
         self.port = sock.getsockname()[1]  # ours: the server's log names us by it
         self.scanner = FrameScanner(statuses=statuses, table_size=table_size)
         self.head = b""  # the first bytes received, raw (an HTTP/1.1 answer is no frame)
@@ -125,10 +127,10 @@ class Attacker:
         self.scanner.feed(data)
         return True
 
-    def read_until(self, done: object, timeout: float) -> bool:
+    def read_until(self, done: Callable[[], object] | None, timeout: float) -> bool:
         """Read until ``done()`` holds, the server closes, or `timeout` passes; return done()."""
         deadline = time.monotonic() + timeout
-        check = done if callable(done) else (lambda: False)
+        check = done if done is not None else (lambda: False)
         while not check() and not self.closed:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -140,8 +142,10 @@ class Attacker:
         return self.sock.pending() if isinstance(self.sock, ssl.SSLSocket) else 0
 
     def _blocking(self) -> None:
+        """Back to blocking calls, each bounded by `timeout` (never ``setblocking(True)``,
+        which would wait forever)."""
         with contextlib.suppress(OSError):
-            self.sock.setblocking(True)
+            self.sock.settimeout(self.timeout)
 
     # --------------------------------------------------------------- writing
 
@@ -149,6 +153,9 @@ class Attacker:
         """Write all of `data` (blocking, with the socket's timeout); False if that failed."""
         try:
             self.sock.sendall(data)
+        except TimeoutError:  # the server stopped taking bytes, but did not close
+            self.stalled_at = self.sent
+            return False
         except (OSError, ssl.SSLError):
             if self.closed_at is None:
                 self.closed_at = time.monotonic()

@@ -91,9 +91,10 @@ def run(names: list[str] | None, *, quick: bool, quiet: bool = False) -> dict[st
     try:
         for n, attack in enumerate(attacks, 1):
             if not quiet:
+                size = f"{attack.size(quick):,} {attack.unit}" if attack.full else "timed"
                 print(
                     f"[{time.monotonic() - start:5.1f} s] {n}/{len(attacks)} {attack.name}"
-                    f" ({attack.size(quick):,} {attack.unit}, idle timeout"
+                    f" ({size}, at most {attack.seconds(quick):g} s, idle timeout"
                     f" {idle_timeout(attack, quick):g} s)",
                     file=sys.stderr,
                     flush=True,
