@@ -166,11 +166,19 @@ class RunningServer:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def log_text(self) -> str:
+        """Everything the server printed so far (stdout and stderr).
+
+        Read with ``pread``, which leaves the file offset alone: the server
+        shares that offset, and a seek here would make its next line overwrite
+        the start of the log.
+        """
+        fd = self._log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode("utf-8", "replace")
+
     def log_tail(self, lines: int = 20) -> str:
         """The last lines the server printed (for error messages)."""
-        self._log.seek(0)
-        text = self._log.read().decode("utf-8", "replace")
-        return "\n".join(text.splitlines()[-lines:])
+        return "\n".join(self.log_text().splitlines()[-lines:])
 
     def memory_kib(self) -> dict[str, int]:
         """VmRSS (now) and VmHWM (peak resident set so far) of the process, in KiB."""
