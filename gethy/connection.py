@@ -223,7 +223,7 @@ class ServerConnection(Closing, asyncio.Protocol):
         self.responder.stop()
         self._release()  # every buffer goes now (gethy.closing)
         if self.server is not None:
-            self.server._connections.discard(self)
+            self.server._connection_gone(self)
         if not self.closed.done():
             self.closed.set_result(None)
         seconds = self._loop.time() - self._started_at

@@ -68,6 +68,7 @@ from gethy.floods import RESET_BURST, RESET_RATE
 from gethy.guards.accept import AcceptGuard
 from gethy.guards.idle import PREFACE_TIMEOUT
 from gethy.guards.linger import CLOSE_TIMEOUT, LINGER
+from gethy.guards.memory import TRIM_DELAY, TRIM_INTERVAL, MemoryReturn
 from gethy.guards.output import OUTPUT_BUDGET
 from gethy.guards.uploads import MAX_SERVER_REQUEST_BUFFER, UploadBudget
 from gethy.protocol import HTTP2Protocol
@@ -127,6 +128,9 @@ class Server:
         self.protocol_options = protocol_options
         #: Request-body bytes buffered across all connections, and their cap.
         self.uploads = UploadBudget(max_server_request_buffer)
+        #: Gives freed memory back to the system after a big connection closes.
+        self.memory = MemoryReturn()
+        self._trim_handle: asyncio.TimerHandle | None = None
         self._connections: set[ServerConnection] = set()
         self._server: asyncio.base_events.Server | None = None
         self._accept_guard: AcceptGuard | None = None
@@ -160,6 +164,20 @@ class Server:
             protocol_options=self.protocol_options,
             server=self,
         )
+
+    def _connection_gone(self, connection: ServerConnection) -> None:
+        """A connection ended (its buffers are released): maybe trim memory soon after."""
+        self._connections.discard(connection)
+        self.memory.connection_closed(connection.bytes_in + connection.bytes_out)
+        if self._trim_handle is None:
+            loop = asyncio.get_running_loop()
+            self._trim_handle = loop.call_later(TRIM_DELAY, self._trim_memory)
+
+    def _trim_memory(self) -> None:
+        self._trim_handle = None
+        if not self.memory.trim_if_due(asyncio.get_running_loop().time()) and self.memory.due:
+            loop = asyncio.get_running_loop()
+            self._trim_handle = loop.call_later(TRIM_INTERVAL, self._trim_memory)
 
     @property
     def tls(self) -> bool:
@@ -214,6 +232,8 @@ class Server:
         pending = [c.closed for c in connections if not c.closed.done()]
         if pending:
             await asyncio.wait(pending, timeout=1.0)
+        if self._trim_handle is not None:
+            self._trim_handle.cancel()
         if self._server is not None:
             await self._server.wait_closed()
         if self._accept_guard is not None:

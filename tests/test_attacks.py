@@ -50,26 +50,10 @@ SUBSET = [
 ]
 
 #: (attack, target) -> what today's server does wrong. Remove an entry when its fix lands.
-KNOWN_MISSES = {
-    ("ping-flood", "bounded"): "every PING is answered, ~10 µs each, and no limit ends the flood"
-    " with GOAWAY ENHANCE_YOUR_CALM (CVE-2019-9512): ~2 s of CPU for 200,000 PINGs",
-    ("window-update-flood", "bounded"): "WINDOW_UPDATE(+1) frames cost ~7 µs each without limit:"
-    " ~1.5 s of CPU for 200,000",
-    ("streams-101", "refused"): "h2 raises TooManyStreamsError for the 101st stream and the"
-    " server answers GOAWAY PROTOCOL_ERROR, killing the 100 good streams, where RFC 9113"
-    " §5.1.2 asks for RST_STREAM REFUSED_STREAM (or PROTOCOL_ERROR) on that stream alone",
-    ("slow-reader", "memory"): "the server aborts the connection in time, but its resident"
-    " set stays ~8 MiB above idle afterwards: the freed response buffers are not returned",
-    ("slow-preface", "cut"): "the idle timer restarts on every byte (IdleGuard.touch), so a"
-    " preface trickled at one byte per 0.5 s is never cut",
-}
+KNOWN_MISSES: dict[tuple[str, str], str] = {}
 
 #: Misses that happen in some runs only: a non-strict xfail, since a strict one would flake.
-SOMETIMES_MISSED = {
-    ("abandoned-uploads", "memory"): "the connections are gone, but in about half the runs the"
-    " server's resident set stays ~20 MiB above idle (in the others ~4 MiB): whether the freed"
-    " 16 KiB body chunks go back to the system depends on where they lie in the heap",
-}
+SOMETIMES_MISSED: dict[tuple[str, str], str] = {}
 
 
 def cases() -> list[Any]:

@@ -281,3 +281,26 @@ def test_the_accept_guard_passes_on_to_the_handler_before_it() -> None:
     loop.handler = guard
     guard.uninstall()
     assert loop.handler is previous
+
+
+def test_memory_is_trimmed_after_a_big_connection_at_most_once_a_second() -> None:
+    from gethy.guards.memory import TRIM_AFTER_BYTES, MemoryReturn
+
+    calls: list[int] = []
+    memory = MemoryReturn(trim=lambda pad: calls.append(pad) or 1)
+    memory.connection_closed(TRIM_AFTER_BYTES - 1)  # a small one: nothing to give back
+    assert not memory.trim_if_due(10.0) and calls == []
+    memory.connection_closed(TRIM_AFTER_BYTES)
+    assert memory.trim_if_due(10.0) and calls == [0]
+    memory.connection_closed(5 * TRIM_AFTER_BYTES)
+    assert not memory.trim_if_due(10.5)  # too soon: still due
+    assert memory.due and memory.trim_if_due(11.0) and calls == [0, 0]
+
+
+def test_memory_trim_is_a_no_op_without_glibc() -> None:
+    from gethy.guards.memory import MemoryReturn
+
+    memory = MemoryReturn(trim=None)
+    memory._trim = None  # as on a system without glibc
+    memory.connection_closed(10**9)
+    assert not memory.trim_if_due(0.0)

@@ -17,6 +17,8 @@ plain class that takes the clock as a number and is tested without a socket:
   beyond it, uploading connections are not read until the total drops;
 * `gethy.guards.accept`: out of file descriptors, refuse connections quietly,
   with one warning per few seconds instead of a traceback per failed accept;
+* `gethy.guards.memory`: after a connection that moved much data closes,
+  give the memory it freed back to the system (glibc's malloc_trim);
 * `gethy.guards.linger`: after our last frame, keep reading for a moment so
   that a TCP reset does not destroy the GOAWAY (a lingering close).
 """
