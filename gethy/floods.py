@@ -56,6 +56,8 @@ BYTES_PER_CONTROL_FRAME = 4096
 _CONTROL_FRAMES = frozenset(
     {PingFrame, SettingsFrame, WindowUpdateFrame, PriorityFrame, GoAwayFrame, ExtensionFrame}
 )
+#: The frame types `FloodGuard.frame_received` may count: HEADERS and CONTINUATION never are.
+COUNTED_FRAMES = _CONTROL_FRAMES | {RstStreamFrame, DataFrame}
 
 
 class FloodError(ProtocolError):
@@ -97,8 +99,10 @@ class FloodGuard:
         kind = type(frame)
         if kind is RstStreamFrame:
             self.reset()
-        elif kind in _CONTROL_FRAMES or _empty_data(frame):
-            self._control(frame)
+        elif kind in _CONTROL_FRAMES or (
+            kind is DataFrame and not frame.data and "END_STREAM" not in frame.flags
+        ):
+            self._control(frame)  # the last: an empty DATA frame moves nothing (CVE-2019-9518)
 
     def reset(self) -> None:
         """A stream was reset, by the client or by us because of the client."""
@@ -113,8 +117,3 @@ class FloodGuard:
         if not self.control.take(self.clock()):
             kind = type(frame).__name__.removesuffix("Frame").upper() or "unknown"
             raise FloodError(f"too many {kind} and other control frames (a frame flood)")
-
-
-def _empty_data(frame: Frame) -> bool:
-    """A DATA frame with no body bytes and no END_STREAM moves nothing (CVE-2019-9518)."""
-    return type(frame) is DataFrame and not frame.data and "END_STREAM" not in frame.flags

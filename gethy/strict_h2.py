@@ -58,7 +58,7 @@ from hpack import Decoder
 from hpack.exceptions import HPACKError, OversizedHeaderListError
 from hyperframe.frame import GoAwayFrame, HeadersFrame, RstStreamFrame
 
-from gethy.floods import FloodGuard
+from gethy.floods import COUNTED_FRAMES, FloodGuard
 from gethy.frames import FIXED_LENGTHS, FRAME_TYPE_CODES
 
 SETTINGS = FRAME_TYPE_CODES["SETTINGS"]
@@ -181,7 +181,8 @@ class StrictH2Connection(H2Connection):
         guard = self.flood_guard
         if guard is None:
             return super()._receive_frame(frame)
-        guard.frame_received(frame)  # a FloodError here ends the connection
+        if type(frame) in COUNTED_FRAMES:
+            guard.frame_received(frame)  # a FloodError here ends the connection
         events = super()._receive_frame(frame)
         for event in events:
             if type(event) is StreamReset and not event.remote_reset:
