@@ -11,7 +11,9 @@ and 04 build; this subclass adds what a real server needs, one block per fix
   ``test_pseudo_headers_in_request_trailers_are_a_stream_error``; non-UTF-8
   values still arrive (RFC 9110 §5.5): ``test_header_values_that_are_not_utf8_*``.
 * **Rapid reset** (CVE-2023-44487): requests completed and reset in the same
-  bytes never reach the application, in one pass: ``test_requests_reset_in_*``.
+  bytes never reach the application, in one pass: ``test_requests_reset_in_*``; floods
+  of resets and control frames end in GOAWAY ENHANCE_YOUR_CALM (`gethy.floods`, §5.4.1):
+  ``tests/test_floods.py``.
 * **SETTINGS** (§6.5.3, §6.9.3): ``test_stricter_limits_bind_only_once_*``.
 * **Limits, 413 and 503** (§8.1): answered early, then reset with NO_ERROR:
   the ``body_over_limit`` check, ``test_body_limit_*``, ``test_connection_wide_*``.
@@ -343,8 +345,6 @@ class HTTP2Protocol(Inspection, CoreProtocol):
             self._extra_output += answers.graceful_goaway(conn)
             self._last_stream_id = conn.highest_inbound_stream_id
 
-    # ------------------------------------------------------------------- output
-
     def data_to_send(self) -> bytes:
         """The bytes to write now: everything queued since the last call.
 
@@ -372,8 +372,6 @@ class HTTP2Protocol(Inspection, CoreProtocol):
             self._reset_when_sent.discard(stream_id)  # our early answer has left:
             self._reset_if_open(stream_id, ErrorCodes.NO_ERROR)  # stop the upload (§8.1)
         return flushed
-
-    # --------------------------------------------------------- where it stands
 
     @property
     def terminated(self) -> bool:
