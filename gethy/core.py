@@ -15,7 +15,7 @@ h2 leaves to its user, and what the original gethy articles missed:
 * the server connection preface: our SETTINGS, queued at construction (§3.4);
 * each request handed over whole, the moment its stream ends (§8.1);
 * every DATA frame acknowledged by its flow-controlled length, padding
-  included, so request bodies of any size arrive (§6.9.1);
+  included (§6.1), so request bodies of any size arrive (§6.9);
 * response bodies sent as the client's windows allow, fairly across streams
   (§5.2, §6.9), through the outbound buffer (`gethy.outbound`);
 * one record per stream (`StreamState`) with an explicit `Phase`, and one
@@ -148,7 +148,7 @@ class CoreProtocol:
         return self._stream_ended(stream) if event.stream_ended else []
 
     def _data_received(self, event: h2.events.DataReceived) -> list[H2Event]:
-        # Hand the window back at once, padding included (§6.9.1): the body is kept here.
+        # Hand the window back at once, padding included (§6.1): the body is kept here.
         conn = self.http2_connection
         conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
         stream = self.streams.get(event.stream_id)

@@ -284,8 +284,9 @@ class HTTP2Protocol(Inspection, CoreProtocol):
     ) -> None:
         """Answer a request whole: status, headers, body and optional trailers.
 
-        ``content-length`` is added when the headers lack it (not on 1xx, 204,
-        304: RFC 9110 §8.6). A HEAD request's response carries no content
+        ``content-length`` is added when the headers lack it (never on 1xx or 204,
+        which RFC 9110 §8.6 forbids, nor on 304, where it would have to equal the
+        length of a 200 response). A HEAD request's response carries no content
         (RFC 9110 §9.3.2): give the body a GET would get and only its length
         is sent; give none and no length is made up. The body leaves as the
         client's windows allow; call `data_to_send()`.
