@@ -70,7 +70,7 @@ class CheckReport:
     def _repr_html_(self) -> str:
         rows = "".join(
             "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>".format(
-                "✅" if r.passed else "❌",
+                "PASS" if r.passed else "<b>FAIL</b>",  # words: glyphs need an emoji font
                 r.check.name,
                 html.escape(r.check.description),
                 "" if r.passed else html.escape(r.message),
@@ -79,7 +79,7 @@ class CheckReport:
         )
         total = sum(r.passed for r in self.results)
         return (
-            "<table><tr><th></th><th>check</th><th>behaviour</th><th>why it failed</th></tr>"
+            "<table><tr><th>result</th><th>check</th><th>behaviour</th><th>why it failed</th></tr>"
             f"{rows}</table><p>{total} of {len(self.results)} checks pass</p>"
         )
 
