@@ -283,8 +283,8 @@ def test_the_accept_guard_passes_on_to_the_handler_before_it() -> None:
     assert loop.handler is previous
 
 
-def test_memory_is_trimmed_after_a_big_connection_at_most_once_a_second() -> None:
-    from gethy.guards.memory import TRIM_AFTER_BYTES, MemoryReturn
+def test_memory_is_trimmed_after_a_big_connection_not_too_often() -> None:
+    from gethy.guards.memory import TRIM_AFTER_BYTES, TRIM_INTERVAL, MemoryReturn
 
     calls: list[int] = []
     memory = MemoryReturn(trim=lambda pad: calls.append(pad) or 1)
@@ -293,8 +293,8 @@ def test_memory_is_trimmed_after_a_big_connection_at_most_once_a_second() -> Non
     memory.connection_closed(TRIM_AFTER_BYTES)
     assert memory.trim_if_due(10.0) and calls == [0]
     memory.connection_closed(5 * TRIM_AFTER_BYTES)
-    assert not memory.trim_if_due(10.5)  # too soon: still due
-    assert memory.due and memory.trim_if_due(11.0) and calls == [0, 0]
+    assert not memory.trim_if_due(10.0 + TRIM_INTERVAL / 2)  # too soon: still due
+    assert memory.due and memory.trim_if_due(10.0 + 2 * TRIM_INTERVAL) and calls == [0, 0]
 
 
 def test_memory_trim_is_a_no_op_without_glibc() -> None:

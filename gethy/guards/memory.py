@@ -7,7 +7,7 @@ allocator underneath (glibc's malloc, on Linux) keeps freed heap pages for
 later use. After an attack that made the server buffer tens of MiB, the
 process would stay that large although nothing uses the memory. So when a
 connection that moved a lot of bytes closes, the server asks glibc to return
-what is free (``malloc_trim``), at most once a second. Elsewhere (no glibc)
+what is free (``malloc_trim``), at most five times a second. Elsewhere (no glibc)
 this does nothing: the memory is still free for the process to reuse.
 """
 
@@ -22,7 +22,7 @@ __all__ = ["TRIM_AFTER_BYTES", "TRIM_DELAY", "TRIM_INTERVAL", "MemoryReturn"]
 #: A connection that moved at least this many bytes may have left large free areas.
 TRIM_AFTER_BYTES = 1024 * 1024
 #: Seconds between two trims, whatever the number of connections closing...
-TRIM_INTERVAL = 1.0
+TRIM_INTERVAL = 0.2
 #: ...and how long after a close, so that what the close freed is freed by then.
 TRIM_DELAY = 0.1
 
