@@ -118,8 +118,8 @@ def test_each_solution_is_followed_by_a_graded_check(path):
 
 
 # The learner's own class, theirs to change (04 even says "paste yours in"): not locked.
+# (03's MyHTTP2Protocol is Exercise 3.3's solution cell.)
 LEARNERS_OWN = {
-    "03-receive.ipynb": "class MyHTTP2Protocol:",
     "04-send.ipynb": "class ReceiveProtocol:",
 }
 

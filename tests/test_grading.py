@@ -28,8 +28,9 @@ CHAPTERS = ["00-start-here", "01-frames-by-hand", "02-h2-event-model", "03-recei
 COURSE_ID = "gethy"
 CONFIG = f'c = get_config()\nc.CourseDirectory.course_id = "{COURSE_ID}"\n'
 
-# Each typical bug: the chapter, the graded check that catches it, and how a learner's
-# answer makes it: (the grade_id or text of the cell to edit, [(find, replace), ...]).
+# Each typical bug: the chapter, the graded check that catches it (or a tuple of the checks
+# that do), and how a learner's answer makes it: (the grade_id or text of the cell to edit,
+# [(find, replace), ...]).
 BUGS = {
     "padding-as-body": (
         "03-receive",
@@ -62,9 +63,9 @@ BUGS = {
     ),
     "no-server-preface": (
         "03-receive",
-        "receive_checks",
-        # Not an exercise's solution cell: the learner's own class, an unlocked cell.
-        ("class MyHTTP2Protocol:", [("self.http2_connection.initiate_connection()", "pass")]),
+        # Exercise 3.3's check, and `receive_checks`: LimitedProtocol inherits the preface.
+        ("ex3_3_my_receive_check", "receive_checks"),
+        ("ex3_3_my_receive", [("self.http2_connection.initiate_connection()", "pass")]),
     ),
 }
 
@@ -179,16 +180,17 @@ def test_correct_scores_full_marks_and_blank_scores_zero(course: Path) -> None:
         score, max_score = grades["correct", chapter]
         assert max_score > 0 and score == max_score, chapter
         assert grades["blank", chapter] == (0.0, max_score), chapter
-    assert sum(grades["correct", c][0] for c in CHAPTERS) == 27  # TEACHING.md's table
+    assert sum(grades["correct", c][0] for c in CHAPTERS) == 31  # TEACHING.md's table
 
 
 @pytest.mark.parametrize("bug", list(BUGS))
 def test_a_bug_loses_exactly_the_points_of_its_exercise(course: Path, bug: str) -> None:
-    chapter, check, _ = BUGS[bug]
+    chapter, checks, _ = BUGS[bug]
+    checks = (checks,) if isinstance(checks, str) else checks
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE_ID) as gradebook:
         notebook = gradebook.find_submission_notebook(chapter, chapter, bug)
         lost = {g.name: g.max_score - g.score for g in notebook.grades if g.score < g.max_score}
-        points = gradebook.find_grade_cell(check, chapter, chapter).max_score
-    assert lost == {check: points}, f"{bug}: points lost per check"
+        points = {c: gradebook.find_grade_cell(c, chapter, chapter).max_score for c in checks}
+    assert lost == points, f"{bug}: points lost per check"
     score, max_score = exported(course)[bug, chapter]
-    assert score == max_score - points
+    assert score == max_score - sum(points.values())
