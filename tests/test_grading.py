@@ -42,6 +42,19 @@ BUGS = {
         "ex4_1_chunk_sizes_check",
         ("ex4_1_chunk_sizes", [("        stream_window -= n\n", "")]),
     ),
+    "connection-window-ignored": (
+        "04-send",
+        "ex4_3_outbound_check",
+        (
+            "ex4_3_outbound",
+            [
+                (
+                    "n = min(conn.local_flow_control_window(stream_id),",
+                    "n = min(conn.streams[stream_id].outbound_flow_control_window,",
+                )
+            ],
+        ),
+    ),
     "over-limit-unacknowledged": (
         "03-receive",
         "ex3_2_limited_protocol_check",
@@ -180,7 +193,7 @@ def test_correct_scores_full_marks_and_blank_scores_zero(course: Path) -> None:
         score, max_score = grades["correct", chapter]
         assert max_score > 0 and score == max_score, chapter
         assert grades["blank", chapter] == (0.0, max_score), chapter
-    assert sum(grades["correct", c][0] for c in CHAPTERS) == 31  # TEACHING.md's table
+    assert sum(grades["correct", c][0] for c in CHAPTERS) == 35  # TEACHING.md's table
 
 
 @pytest.mark.parametrize("bug", list(BUGS))

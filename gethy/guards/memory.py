@@ -14,7 +14,7 @@ this does nothing: the memory is still free for the process to reuse.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 from collections.abc import Callable
 
 __all__ = ["TRIM_AFTER_BYTES", "TRIM_DELAY", "TRIM_INTERVAL", "MemoryReturn"]
@@ -27,12 +27,11 @@ TRIM_INTERVAL = 0.2
 TRIM_DELAY = 0.1
 
 
+@functools.cache
 def _glibc_malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    """glibc's malloc_trim from the C library already loaded (no search, no subprocess)."""
     try:
-        return ctypes.CDLL(name).malloc_trim  # type: ignore[no-any-return]
+        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
     except (OSError, AttributeError):  # not glibc (musl, macOS, Windows)
         return None
 
