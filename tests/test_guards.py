@@ -215,6 +215,9 @@ class FakeLoop:
     def set_exception_handler(self, handler: Any) -> None:
         self.handler = handler
 
+    def call_later(self, delay: float, callback: Any) -> None:
+        callback()  # no loop here: what is due later runs now
+
     def default_exception_handler(self, context: dict[str, Any]) -> None:
         self.defaults.append(context)
 
@@ -304,3 +307,31 @@ def test_memory_trim_is_a_no_op_without_glibc() -> None:
     memory._trim = None  # as on a system without glibc
     memory.connection_closed(10**9)
     assert not memory.trim_if_due(0.0)
+
+
+def test_a_late_accept_retry_on_a_closed_socket_is_swallowed_not_a_traceback() -> None:
+    # asyncio retries a failed accept a second later, even after the server closed its
+    # socket: the retry then fails with "Invalid file descriptor: -1".
+    class Loop:
+        def _start_serving(self) -> None: ...
+
+    class Handle:
+        _callback = Loop()._start_serving
+
+    loop = asyncio.new_event_loop()
+    seen: list[dict] = []
+    loop.set_exception_handler(lambda _loop, context: seen.append(context))
+    try:
+        guard = AcceptGuard(loop, [])
+        guard.install()
+        late = {"handle": Handle(), "exception": ValueError("Invalid file descriptor: -1")}
+        guard(loop, late)
+        assert seen == [late]  # no refusal seen yet: not ours to hide
+        guard.refusals.refused(0.0)
+        guard(loop, late)
+        assert seen == [late]  # after refusals: swallowed
+        other = {"message": "boom", "exception": RuntimeError("boom")}
+        guard(loop, other)
+        assert seen == [late, other]
+    finally:
+        loop.close()

@@ -38,6 +38,7 @@ ACCEPT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOM
 LOG_INTERVAL = 5.0
 #: How asyncio's selector loop words the failure (``BaseSelectorEventLoop._accept_connection``).
 _ACCEPT_MESSAGE = "socket.accept() out of system resource"
+_RETRY_DELAY = 1.0  # asyncio.constants.ACCEPT_RETRY_DELAY
 
 logger = logging.getLogger("gethy.server")
 
@@ -92,10 +93,22 @@ class AcceptGuard:
 
     def uninstall(self) -> None:
         self._active = False
+        if self.refusals.total:
+            # asyncio retries a failed accept a second later and does not cancel that
+            # retry when the server closes: it would fail on the closed socket. Stay a
+            # little longer, to swallow those late retries (see `is_late_retry`).
+            self._loop.call_later(_RETRY_DELAY + 0.5, self._restore)
+        else:
+            self._restore()
+
+    def _restore(self) -> None:
         if self._loop.get_exception_handler() is self:
             self._loop.set_exception_handler(self._previous)
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if self.refusals.total and self.is_late_retry(context):
+            logger.debug("a late accept retry on a closed listening socket, ignored")
+            return
         if self._active and self.is_ours(context):
             count = self.refusals.refused(loop.time())
             if count is not None:
@@ -118,6 +131,17 @@ class AcceptGuard:
             return sock is not None and sock.fileno() in self._filenos
         except OSError:
             return False
+
+    @staticmethod
+    def is_late_retry(context: dict[str, Any]) -> bool:
+        """asyncio's accept retry, fired after its listening socket was closed (fd -1)."""
+        callback = getattr(context.get("handle"), "_callback", None)
+        exc = context.get("exception")
+        return (
+            getattr(callback, "__name__", "") == "_start_serving"
+            and isinstance(exc, ValueError)
+            and "file descriptor" in str(exc)
+        )
 
     def _warn(self, count: int, exc: OSError) -> None:
         code = errno.errorcode.get(exc.errno or 0, str(exc.errno))
