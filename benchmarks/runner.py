@@ -65,6 +65,17 @@ class Progress:
         return f"{minutes}:{secs:02d}"
 
 
+def package_versions(*packages: str) -> dict[str, str | None]:
+    """The installed version of each package, None where it is not installed."""
+    versions: dict[str, str | None] = {}
+    for package in packages:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
 def machine_info() -> dict[str, Any]:
     """What the figures were measured on."""
     cpu = platform.processor() or "unknown"
@@ -76,18 +87,12 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         pass
 
-    def version(package: str) -> str | None:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return None
-
     return {
         "nproc": os.cpu_count(),
         "cpu": cpu,
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "packages": {p: version(p) for p in ("gethy", "h2", "hyperframe", "hpack", "hypercorn")},
+        "packages": package_versions("gethy", "h2", "hyperframe", "hpack", "hypercorn"),
         "h2load": h2load_version(),
         "loadavg_start": list(os.getloadavg()),
     }

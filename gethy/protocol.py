@@ -210,8 +210,8 @@ class HTTP2Protocol(Inspection, CoreProtocol):
 
     def _forget(self, stream_id: int) -> bool:
         stream = self.streams.get(stream_id)
-        if stream is not None and stream.phase is Phase.RECEIVING:
-            self._request_bytes -= stream.received  # _release, inlined: a hot path
+        if stream is not None:
+            self._release(stream)
         self._heads.discard(stream_id)
         return super()._forget(stream_id)
 

@@ -17,7 +17,6 @@ import platform
 import signal
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -26,6 +25,7 @@ from benchmarks.attacks.catalog import ATTACKS, by_name
 from benchmarks.attacks.measure import Measurement, idle_timeout
 from benchmarks.attacks.report import format_report
 from benchmarks.attacks.targets import TARGETS
+from benchmarks.runner import package_versions
 
 __all__ = ["main", "run"]
 
@@ -60,17 +60,11 @@ def _listing() -> str:
 
 
 def machine() -> dict[str, Any]:
-    def version(package: str) -> str | None:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return None
-
     return {
         "nproc": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "packages": {p: version(p) for p in ("gethy", "h2", "hpack", "hyperframe")},
+        "packages": package_versions("gethy", "h2", "hpack", "hyperframe"),
         "loadavg_start": list(os.getloadavg()),
     }
 
