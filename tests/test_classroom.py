@@ -118,9 +118,9 @@ def test_each_solution_is_followed_by_a_graded_check(path):
 
 
 # The learner's own class, theirs to change (04 even says "paste yours in"): not locked.
-# (03's MyHTTP2Protocol is Exercise 3.3's solution cell.)
+# (03's MyHTTP2Protocol is Exercise 3.2's solution cell; 04 imports gethy's copy of it.)
 LEARNERS_OWN = {
-    "04-send.ipynb": "class ReceiveProtocol:",
+    "04-send.ipynb": "import MyHTTP2Protocol as ReceiveProtocol",
 }
 
 
@@ -185,3 +185,17 @@ def test_blank_student_copy_fails_every_graded_cell_and_nothing_else(path):
         and not (names == ["NameError"] and unfinished and unfinished[0] < i)
     }
     assert not unexpected, f"cells that fail but are not exercises: {unexpected}"
+
+
+def test_gethy_keeps_notebook_03s_class_as_the_solved_notebook_writes_it():
+    """Notebook 04 starts from `gethy.notebook03`: it must be 03's solution, not a variant."""
+    import ast
+
+    import gethy.notebook03
+
+    cells = nbformat.read(NOTEBOOKS / "03-receive.ipynb", as_version=4).cells
+    (cell,) = [c for c in cells if nbgrader_meta(c).get("grade_id") == "ex3_2_my_receive"]
+    solution = cell.source.replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", "")
+    module = ast.parse(Path(gethy.notebook03.__file__).read_text(encoding="utf-8"))
+    classes = [ast.dump(n) for n in module.body if isinstance(n, ast.ClassDef)]
+    assert classes == [ast.dump(n) for n in ast.parse(solution).body]
