@@ -223,13 +223,29 @@ def hidden_fair_flush(fair_class: type) -> None:
 # ----------------------------------------------------- 4.4-4.6: the protocol classes
 
 
-def with_gethy_outbound(protocol_class: type) -> type:
-    """`protocol_class`, sending through gethy's `Outbound` instead of the learner's."""
-    return type(protocol_class.__name__, (protocol_class,), {"outbound_class": GethyOutbound})
+def with_gethy_outbound(protocol_class: type, **answers: object) -> type:
+    """`protocol_class`, sending through gethy's `Outbound` instead of the learner's.
+
+    `answers` replace more methods with their correct versions, for a check that
+    must not depend on an earlier exercise.
+    """
+    extra = {"outbound_class": GethyOutbound, **answers}
+    return type(protocol_class.__name__, (protocol_class,), extra)
 
 
-def _report(protocol_class: type, names: list[str], exercise: str) -> CheckReport:
-    report = run_checks(with_gethy_outbound(protocol_class), names=names)
+def reference_expect(self: Any, stream_id: int, state: str, action: str) -> None:
+    """Exercise 4.5's answer: the trailers check (4.6) calls it instead of the learner's."""
+    actual = self.response_state.get(stream_id)
+    if actual is None:
+        raise SendError(f"cannot {action} stream {stream_id}: it is reset, finished or unknown")
+    if actual != state:
+        raise SendError(f"cannot {action} stream {stream_id}: its response is {actual!r}")
+
+
+def _report(
+    protocol_class: type, names: list[str], exercise: str, **answers: object
+) -> CheckReport:
+    report = run_checks(with_gethy_outbound(protocol_class, **answers), names=names)
     if not report.passed:
         raise CheckFailed(f"{protocol_class.__name__} fails gethy's checks:\n{report}")
     passed(exercise)
@@ -310,20 +326,21 @@ def check_trailers(protocol_class: type) -> CheckReport:
 
     body = pattern(100_000)  # more than the windows: most of it waits in the buffer
     app = lambda request: (200, [], body, [("x-checksum", "abc")])  # noqa: E731
-    pair = InMemoryPair(with_gethy_outbound(protocol_class)(), app=app)
+    pair = InMemoryPair(with_gethy_outbound(protocol_class, _expect=reference_expect)(), app=app)
     sid = pair.request("GET", "/")
     attempt("a 100,000-byte response with trailers", pair.run)
     response = pair.responses[sid]
     what = "a 100,000-byte response with trailers: body bytes the client got"
     expect(what, len(body), len(response.body))
     expect("and its trailers, after the body", [("x-checksum", "abc")], response.trailers)
-    return _report(protocol_class, ["response_trailers", "streamed_response"], "4.6")
+    names = ["response_trailers", "streamed_response"]
+    return _report(protocol_class, names, "4.6", _expect=reference_expect)
 
 
 def hidden_trailers(protocol_class: type) -> None:
     from gethy.pair import InMemoryPair
 
-    server = with_gethy_outbound(protocol_class)()
+    server = with_gethy_outbound(protocol_class, _expect=reference_expect)()
     pair = InMemoryPair(server)
     sid = pair.request("GET", "/")
     pair.run()
