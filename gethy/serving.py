@@ -164,7 +164,9 @@ async def _fetch_with_httpx(tool: str, url: str, *, cafile: str | None) -> str:
         http1=False, http2=True, verify=verify, timeout=TOOL_TIMEOUT
     ) as client:
         response = await client.get(url)
-    return _summary(tool, response.http_version.removeprefix("HTTP/"), response.status_code, response.content)
+    return _summary(
+        tool, response.http_version.removeprefix("HTTP/"), response.status_code, response.content
+    )
 
 
 def _summary(tool: str, version: str, status: int, body: bytes) -> str:

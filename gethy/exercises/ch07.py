@@ -91,7 +91,7 @@ async def _ticks(until: Callable[[], bool]) -> None:
 
 
 def check_bytes(cls: type) -> None:
-    """connection_made writes the preface; data_received answers with one write; bad input closes."""
+    """The preface on connection_made; one write per data_received; bad input closes."""
     connection = attempt(f"{cls.__name__}()", cls)
     transport = FakeTransport()
     attempt("connection_made(transport)", lambda: connection.connection_made(transport))
@@ -99,10 +99,16 @@ def check_bytes(cls: type) -> None:
     client = ScriptedClient()
     client.receive(transport.take())
     first = client.frame_types()[:1]
-    expect("the first frame the server wrote (its preface is a SETTINGS frame, §3.4)", ["SETTINGS"], first)
+    expect(
+        "the first frame the server wrote (its preface is a SETTINGS frame, §3.4)",
+        ["SETTINGS"],
+        first,
+    )
     stream_id = client.request("GET", "/")
     writes = _deliver(connection, transport, client, "the client preface and a GET")
-    expect("transport.write calls for one data_received with a GET (one write per batch)", 1, writes)
+    expect(
+        "transport.write calls for one data_received with a GET (one write per batch)", 1, writes
+    )
     status, _ = _answered(client, stream_id, "after a GET")
     expect("status of the response to the GET", 200, status)
 
@@ -136,14 +142,29 @@ async def check_application(cls: type) -> None:
     connection, transport, client = _connect(cls, _text("you asked for"))
     stream_id = client.request("GET", "/a")
     _deliver(connection, transport, client, "a GET of /a")
-    expect("body of the response to GET /a", (200, b"you asked for /a"), _answered(client, stream_id, "GET /a"))
+    expect(
+        "body of the response to GET /a",
+        (200, b"you asked for /a"),
+        _answered(client, stream_id, "GET /a"),
+    )
 
     kept = client.request("GET", "/kept")
     cancelled = client.request("GET", "/cancelled")
     client.reset(cancelled)  # the seed article's crash: request and RST_STREAM in one read
-    _deliver(connection, transport, client, "GET /kept, then GET /cancelled and its RST_STREAM, in one read")
-    expect("response to GET /kept", (200, b"you asked for /kept"), _answered(client, kept, "GET /kept"))
-    expect("status sent on the stream the client reset (none: §6.4)", None, client.responses[cancelled].status)
+    _deliver(
+        connection,
+        transport,
+        client,
+        "GET /kept, then GET /cancelled and its RST_STREAM, in one read",
+    )
+    expect(
+        "response to GET /kept", (200, b"you asked for /kept"), _answered(client, kept, "GET /kept")
+    )
+    expect(
+        "status sent on the stream the client reset (none: §6.4)",
+        None,
+        client.responses[cancelled].status,
+    )
 
     connection, transport, client = _connect(cls, _failing)
     stream_id = client.request("GET", "/")
@@ -179,7 +200,9 @@ async def hidden_application(cls: type) -> None:
     connection, transport, client = _connect(cls, broken)
     stream_id = client.request("GET", "/")
     _deliver(connection, transport, client, "a GET to an async application that raises")
-    expect("tasks of the connection while an async handler runs", [stream_id], list(connection.tasks))
+    expect(
+        "tasks of the connection while an async handler runs", [stream_id], list(connection.tasks)
+    )
     await _ticks(lambda: bool(transport.writes))
     client.receive(transport.take())
     status, _ = _answered(client, stream_id, "an async application that raises")
@@ -192,18 +215,30 @@ async def hidden_application(cls: type) -> None:
 
 
 async def check_backpressure(cls: type) -> None:
-    """pause_writing stops writing and reading; resume_writing resumes both and writes what waited."""
+    """pause_writing stops writing and reading; resume_writing restarts both, writes what waited."""
     connection, transport, client = _connect(cls, _text("hello"))
     attempt("pause_writing()", connection.pause_writing)
-    expect("reading paused by pause_writing (the client is not reading)", True, transport.reading_paused)
+    expect(
+        "reading paused by pause_writing (the client is not reading)",
+        True,
+        transport.reading_paused,
+    )
     stream_id = client.request("GET", "/")
     writes = _deliver(connection, transport, client, "a GET while writing is paused")
     expect("transport.write calls while writing is paused", 0, writes)
     attempt("resume_writing()", connection.resume_writing)
     expect("reading resumed by resume_writing", False, transport.reading_paused)
-    expect("transport.write calls made by resume_writing (what waited, at once)", 1, len(transport.writes))
+    expect(
+        "transport.write calls made by resume_writing (what waited, at once)",
+        1,
+        len(transport.writes),
+    )
     client.receive(transport.take())
-    expect("response written after resume_writing", (200, b"hello /"), _answered(client, stream_id, "resume"))
+    expect(
+        "response written after resume_writing",
+        (200, b"hello /"),
+        _answered(client, stream_id, "resume"),
+    )
     passed("7.3")
 
 
@@ -219,7 +254,11 @@ async def hidden_backpressure(cls: type) -> None:
     _deliver(connection, transport, client, "a GET to an async application")
     attempt("pause_writing()", connection.pause_writing)
     await _ticks(lambda: not connection.tasks)
-    expect("transport.write calls while paused, after the async response was ready", 0, len(transport.writes))
+    expect(
+        "transport.write calls while paused, after the async response was ready",
+        0,
+        len(transport.writes),
+    )
     attempt("resume_writing()", connection.resume_writing)
     client.receive(transport.take())
     expect("response after resume_writing", (200, b"later"), _answered(client, stream_id, "resume"))
