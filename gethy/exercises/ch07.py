@@ -245,15 +245,18 @@ async def check_backpressure(cls: type) -> None:
 async def hidden_backpressure(cls: type) -> None:
     """An async response that completes while paused waits for resume_writing."""
 
+    answered: list[int] = []
+
     async def later(request: Request) -> Response:
         await asyncio.sleep(0)
+        answered.append(request.stream_id)  # the adapter sends this in the same step
         return Response(200, [], b"later")
 
     connection, transport, client = _connect(cls, later)
     stream_id = client.request("GET", "/")
     _deliver(connection, transport, client, "a GET to an async application")
     attempt("pause_writing()", connection.pause_writing)
-    await _ticks(lambda: not connection.tasks)
+    await _ticks(lambda: bool(answered))
     expect(
         "transport.write calls while paused, after the async response was ready",
         0,
@@ -268,19 +271,30 @@ async def hidden_backpressure(cls: type) -> None:
 
 
 async def _lose(cls: type, exc: Exception | None, streams: int) -> None:
-    async def forever(request: Request) -> Response:
-        await asyncio.sleep(3600)
-        return Response(200, [], b"never")
+    """`streams` handlers still running (kept in ``tasks`` as Exercise 7.2 does), then the end."""
+    started: list[int] = []
 
-    connection, transport, client = _connect(cls, forever)
-    for _ in range(streams):
-        client.request("GET", "/slow")
-    _deliver(connection, transport, client, f"{streams} GET(s) to a slow async application")
-    tasks = list(connection.tasks.values())
-    expect("tasks running for the slow requests", streams, len(tasks))
+    async def slow_handler(stream_id: int) -> None:
+        started.append(stream_id)
+        await asyncio.sleep(3600)  # waiting for something, for a client that is about to go
+
+    connection, transport, client = _connect(cls)
+    tasks = {}
+    for stream_id in range(1, 2 * streams, 2):
+        tasks[stream_id] = asyncio.ensure_future(slow_handler(stream_id))
+    connection.tasks.update(tasks)
+    await _ticks(lambda: len(started) == streams)
     attempt(f"connection_lost({exc!r})", lambda: connection.connection_lost(exc))
-    await _ticks(lambda: all(task.done() for task in tasks))
-    expect("tasks cancelled by connection_lost", [True] * streams, [t.cancelled() for t in tasks])
+    await _ticks(lambda: all(task.done() for task in tasks.values()))
+    try:
+        expect(
+            f"handlers' tasks (streams {list(tasks)}) cancelled by connection_lost",
+            [True] * streams,
+            [task.cancelled() for task in tasks.values()],
+        )
+    finally:
+        for task in tasks.values():
+            task.cancel()  # never leave a check's task running, whatever the learner did
     expect("tasks left in connection.tasks", {}, connection.tasks)
     expect("connection.transport after connection_lost", None, connection.transport)
     expect("connection.closed is set", True, connection.closed.is_set())
