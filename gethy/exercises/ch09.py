@@ -92,7 +92,7 @@ class Grade:
         else:
             lines.append(f"PASS      {name} the correct class: your test passes on it")
         for v in self.mutants:
-            word = "CAUGHT" if v.caught else "SURVIVED"
+            word = "NOT RUN" if c.caught else "CAUGHT" if v.caught else "SURVIVED"
             lines.append(f"{word:<9} {v.cls.__name__:<22} {bug(v.cls)}")
             if v.caught and not c.caught:
                 lines.append(f"          your test failed with: {v.failure}")
