@@ -167,3 +167,22 @@ def test_registering_a_check_again_replaces_it():
         assert [c.description for c in named] == ["second"]
     finally:
         CHECKS[:] = before
+
+
+def test_a_property_without_settings_is_graded_deterministically_and_without_deadline():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    seen: list[list[int]] = []
+
+    def bare_property(protocol_class) -> None:
+        @given(st.integers(0, 1_000_000))
+        def property_(n: int) -> None:
+            seen[-1].append(n)
+
+        property_()
+
+    for _ in range(2):
+        seen.append([])
+        assert not ch09.run_test(bare_property, CoreProtocol).caught
+    assert seen[0] == seen[1] and len(seen[0]) > 10

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from hypothesis import Phase, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from gethy.core import CoreProtocol
 from gethy.exercises import CheckFailed, passed
@@ -37,9 +37,16 @@ from gethy.mutants import (
 TestFunction = Callable[[Any], object]
 
 #: While grading, hypothesis only looks for a failure; it does not shrink or explain it.
+#: What a learner's @settings leaves out is fixed too: the same examples every run, no
+#: deadline and no health check, so a slow machine never fails a correct test.
 GRADING_PROFILE = "gethy-grading"
 settings.register_profile(
-    GRADING_PROFILE, phases=(Phase.explicit, Phase.reuse, Phase.generate), database=None
+    GRADING_PROFILE,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    database=None,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
 )
 
 
