@@ -30,8 +30,20 @@ CHECKS: list[Check] = []
 
 
 def check(part: str, description: str) -> Callable[[Callable[[Factory], None]], Callable]:
+    """Register the decorated function as a check of `part`, under its own name.
+
+    Registering a name again replaces the earlier check in its place: re-running
+    a notebook cell that defines a check (notebook 09) must not run it twice.
+    """
+
     def register(fn: Callable[[Factory], None]) -> Callable[[Factory], None]:
-        CHECKS.append(Check(fn.__name__, part, description, fn))
+        new = Check(fn.__name__, part, description, fn)
+        for i, item in enumerate(CHECKS):
+            if item.name == new.name:
+                CHECKS[i] = new
+                break
+        else:
+            CHECKS.append(new)
         return fn
 
     return register
