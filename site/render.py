@@ -139,7 +139,10 @@ class Renderer:
         return self.wrap(tag, node, f' style="text-align:{align}"' if align else "")
 
     def _image(self, node: Node) -> str:
-        src = local_url(node["url"], node)
+        url = node.get("url", "")
+        if url in ("", "/undefined") and node.get("urlSource"):
+            url = node["urlSource"]  # a remote image mystmd could not copy (offline): link it
+        src = local_url(url, node)
         alt = node.get("alt") or node.get("title") or ""
         return f'<img src="{esc(src)}" alt="{esc(alt)}">'
 

@@ -25,6 +25,7 @@ from urllib.parse import urldefrag, urlparse
 
 import pytest
 from conftest import require_tool
+from playwright import sync_api
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -222,7 +223,6 @@ LOOK = """() => ({
 def browsed(served: str, site: Path, tmp_path_factory) -> dict[str, Page]:
     """Every page of the site opened in one headless Chromium; a chapter's screenshot taken."""
     require_tool("chromium")
-    from playwright import sync_api  # pinned in requirements.txt
     profile = tmp_path_factory.mktemp("chromium-profile")
     screenshots = tmp_path_factory.mktemp("screenshots")
     pages: dict[str, Page] = {}
