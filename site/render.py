@@ -218,7 +218,8 @@ def page_html(site_title: str, pages: list[Node], position: int, content: Node) 
     page = pages[position]
     body = Renderer().html(content["mdast"])
     if not content["frontmatter"].get("content_includes_title"):
-        body = f"<h1>{esc(page['title'])}</h1>{body}"
+        # mystmd took the page's first heading as its title (the contents page's): put it back.
+        body = f"<h1>{esc(content['frontmatter'].get('title', page['title']))}</h1>{body}"
     downloads = "".join(
         f'<a href="{esc(local_url(export["url"], {}))}" download="{esc(export["filename"])}">'
         f"{esc(export['filename'])}</a>"

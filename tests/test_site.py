@@ -186,6 +186,7 @@ class Page:
 
     url: str
     errors: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
     source: str = ""
@@ -196,6 +197,7 @@ class Page:
 
 
 LOOK = """() => ({
+  titles: [...document.querySelectorAll('article h1')].map((h) => h.innerText),
   links: [...document.querySelectorAll('a[href]')].map((a) => a.href),
   ids: [...document.querySelectorAll('[id]')].map((e) => e.id),
   source: document.querySelector('p.source a[download]')?.getAttribute('download') ?? '',
@@ -258,6 +260,7 @@ def browsed(served: str, site: Path, tmp_path_factory) -> dict[str, Page]:
                 pages[path.name] = Page(
                     url=served + path.name,
                     errors=list(current),
+                    titles=look["titles"],
                     links=look["links"],
                     ids=set(look["ids"]),
                     source=look["source"],
@@ -293,6 +296,10 @@ def expected_sources() -> list[str]:
 def test_every_page_loads_without_console_errors(browsed):
     assert len(browsed) == len(expected_sources())
     assert {name: page.errors for name, page in browsed.items() if page.errors} == {}
+
+
+def test_every_page_has_one_title(browsed):
+    assert {name: page.titles for name, page in browsed.items() if len(page.titles) != 1} == {}
 
 
 def test_navigation_follows_the_contents_page(browsed):
