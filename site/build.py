@@ -124,7 +124,9 @@ def run(command: list[str], cwd: Path) -> str:
 
 def build(build_dir: Path) -> list[Path]:
     """Build the site into build_dir/html; the pages written, index.html first."""
-    import render  # site/render.py, beside this file (on sys.path when run as a script)
+    if str(SITE) not in sys.path:
+        sys.path.insert(0, str(SITE))
+    import render  # site/render.py, the theme
 
     node = shutil.which("node")
     if node is None:
@@ -153,5 +155,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(SITE))
     main()
