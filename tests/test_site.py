@@ -214,7 +214,7 @@ LOOK = """() => ({
     const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
     while (walker.nextNode()) {
       const n = walker.currentNode;
-      const prose = !n.parentElement.closest('a, code, pre');
+      const prose = !n.parentElement.closest('a, code, pre, .outputs');
       if (prose && /RFC \\d{4}|§ ?\\d/.test(n.data)) found.push(n.data);
     }
     return found;
