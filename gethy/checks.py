@@ -145,7 +145,9 @@ def reset_by_client(factory: Factory) -> None:
     pair.run()
     assert not _requests(pair), "a reset request must not reach the application"
     resets = [e for e in pair.server_events if isinstance(e, StreamResetEvent)]
-    assert [(e.stream_id, e.error_code) for e in resets] == [(sid, ErrorCodes.CANCEL)], resets
+    assert [(e.stream_id, e.error_code) for e in resets] == [(sid, ErrorCodes.CANCEL)], (
+        f"expected one StreamResetEvent for stream {sid} (CANCEL); got {resets}"
+    )
 
 
 # ------------------------------------------------------------------------- send

@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
+from gethy.checkrun import exception_name
 from gethy.exercises import CheckFailed, attempt, expect, passed
 from gethy.frames import CONNECTION_PREFACE
 from gethy.protocol import HTTP2Protocol
@@ -38,7 +39,7 @@ def _refuses(what: str, action: Callable[[], object], why: str) -> None:
         return
     except Exception as exc:
         raise CheckFailed(
-            f"{what}: raised {type(exc).__name__} ({exc}); expected ValueError: {why}"
+            f"{what}: raised {exception_name(exc)} ({exc}); expected ValueError: {why}"
         ) from None
     raise CheckFailed(f"{what}: returned {got!r}; expected ValueError: {why}")
 

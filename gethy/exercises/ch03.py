@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.errors import ErrorCodes
@@ -22,12 +24,54 @@ def _client() -> H2Connection:
     return client
 
 
+def _request(method: str, path: str) -> list[tuple[str, str]]:
+    return [(":method", method), (":path", path), (":scheme", "http"), (":authority", "localhost")]
+
+
 def _post(path: str) -> list[tuple[str, str]]:
-    return [(":method", "POST"), (":path", path), (":scheme", "http"), (":authority", "localhost")]
+    return _request("POST", path)
 
 
 def _requests(events: list) -> list:
     return [e for e in events if isinstance(e, RequestEvent)]
+
+
+def _data_events(client: H2Connection) -> list:
+    server = H2Connection(H2Configuration(client_side=False))
+    server.initiate_connection()
+    return server.receive_data(client.data_to_send())
+
+
+def _count(data_bytes_per_stream: Callable, sent: str, events: list, expected: dict) -> None:
+    got = attempt(f"data_bytes_per_stream of {sent}", lambda: data_bytes_per_stream(events))
+    expect(f"sent: {sent}", expected, got)
+
+
+def check_data_bytes_per_stream(data_bytes_per_stream: Callable) -> None:
+    """Exercise 3.1: body bytes per stream, counted from h2's DataReceived events."""
+    client = _client()
+    client.send_headers(1, _post("/a"))
+    client.send_data(1, b"x" * 100, pad_length=20)  # 100 body bytes + 21 of padding
+    client.send_headers(3, _post("/b"))
+    client.send_data(3, b"y" * 7, end_stream=True)
+    client.send_headers(5, _request("GET", "/c"), end_stream=True)
+    client.send_data(1, b"z" * 5, end_stream=True)
+    sent = (
+        "stream 1: 100 + 5 body bytes (the first DATA frame padded with 20 bytes), "
+        "stream 3: 7 bytes, stream 5: no DATA frame"
+    )
+    _count(data_bytes_per_stream, sent, _data_events(client), {1: 105, 3: 7})
+    _count(data_bytes_per_stream, "no events", [], {})
+    passed("3.1")
+
+
+def hidden_data_bytes_per_stream(data_bytes_per_stream: Callable) -> None:
+    # A stream whose only DATA frame is empty (it carries just END_STREAM) did send DATA: 0.
+    client = _client()
+    client.send_headers(1, _post("/empty"))
+    client.send_data(1, b"", end_stream=True)
+    sent = "one empty DATA frame on stream 1"
+    _count(data_bytes_per_stream, sent, _data_events(client), {1: 0})
 
 
 def check_my_receive(protocol_class: type) -> CheckReport:
@@ -57,13 +101,23 @@ def hidden_my_receive(protocol_class: type) -> None:
         )
 
 
+def _run_uploads(pair: InMemoryPair) -> None:
+    try:
+        pair.run()
+    except KeyError as exc:
+        raise CheckFailed(
+            f"200,000 bytes on one stream, 15 on another: raised KeyError: {exc}. Did a later "
+            "DATA frame of the same batch name a stream you had already reset (the second trap)?"
+        ) from None
+
+
 def check_limited_protocol(protocol_class: type) -> None:
     """Exercise 3.3: an upload over the limit is reset with CANCEL; the others are untouched."""
     limited = protocol_class(max_body_size=LIMIT)
     pair = InMemoryPair(limited)
     too_big = pair.request("POST", "/upload", body=pattern(200_000))
     note = pair.request("POST", "/note", body=b"short and sweet")
-    attempt("200,000 bytes on one stream, 15 on another", pair.run)
+    attempt("200,000 bytes on one stream, 15 on another", lambda: _run_uploads(pair))
     sent = f"200,000 bytes on stream {too_big}, 15 on stream {note}, limit 10,000"
     arrived = [e.stream.stream_id for e in _requests(pair.server_events)]
     expect(f"{sent}: the streams of the requests emitted", [note], arrived)
@@ -77,7 +131,9 @@ def check_limited_protocol(protocol_class: type) -> None:
         again = pair.request("POST", "/upload", body=pattern(50_000))
         attempt("another 50,000-byte upload", pair.run)
         what = (
-            f"another 50,000-byte upload on stream {again}: a reset with CANCEL (None: it stalled)"
+            f"another 50,000-byte upload on stream {again}: a reset with CANCEL (None: it "
+            "stalled; was the data of every frame acknowledged, the one that crossed the limit "
+            "included?)"
         )
         expect(what, ErrorCodes.CANCEL, pair.responses[again].reset)
     exact = pair.request("POST", "/exact", body=pattern(LIMIT))

@@ -233,6 +233,21 @@ def with_gethy_outbound(protocol_class: type, **answers: object) -> type:
     return type(protocol_class.__name__, (protocol_class,), extra)
 
 
+def reference_forget(self: Any, stream_id: int) -> bool:
+    """Exercise 4.4's answer, with 4.5's response state: for checking 4.5 and 4.6 alone."""
+    started = getattr(self, "response_state", {}).pop(stream_id, None) is not None
+    held = stream_id in self.request_buffer or stream_id in self.outbound.queues
+    self.request_buffer.pop(stream_id, None)
+    self.outbound.drop(stream_id)
+    return held or started
+
+
+def reference_stream_reset(self: Any, event: Any) -> None:
+    """Exercise 4.4's answer: forget the stream; tell the application if anything was held."""
+    if self._forget(event.stream_id):
+        self.current_events.append(StreamResetEvent(event.stream_id, event.error_code))
+
+
 def reference_expect(self: Any, stream_id: int, state: str, action: str) -> None:
     """Exercise 4.5's answer: the trailers check (4.6) calls it instead of the learner's."""
     actual = self.response_state.get(stream_id)
@@ -273,12 +288,19 @@ def hidden_resets(protocol_class: type) -> None:
     expect("then stream 1 in request_buffer", False, 1 in server.request_buffer)
 
 
+# Earlier exercises' answers, so that 4.5 and 4.6 are graded on their own pieces.
+_ANSWERS_4_4 = {"_stream_reset": reference_stream_reset, "_forget": reference_forget}
+_ANSWERS_4_6 = {**_ANSWERS_4_4, "_expect": reference_expect}
+
+
 def _refused(what: str, action: Callable[[], object], *, show: bool = True) -> None:
     try:
         action()
     except SendError as exc:
         if show:
             print(f"{what:<20} SendError: {exc}")
+    except NotImplementedError:
+        raise CheckFailed(f"{what}: not written yet (it raised NotImplementedError)") from None
     except Exception as exc:  # h2's own refusal, or the learner's code failing
         raise CheckFailed(
             f"{what}: raised {type(exc).__name__}: {exc}; expected SendError, so the "
@@ -292,7 +314,7 @@ def check_send_errors(protocol_class: type) -> CheckReport:
     """Exercise 4.5: three mistakes on one stream, each refused with SendError."""
     from gethy.pair import InMemoryPair
 
-    server = with_gethy_outbound(protocol_class)()
+    server = with_gethy_outbound(protocol_class, **_ANSWERS_4_4)()
     pair = InMemoryPair(server)
     sid = pair.request("GET", "/")
     pair.run()
@@ -303,12 +325,12 @@ def check_send_errors(protocol_class: type) -> CheckReport:
     _refused("data after the end", lambda: server.send_data(sid, b"more"))
     pair.run()
     expect("then the client got the body", b"the body", bytes(pair.responses[sid].body))
-    return _report(protocol_class, ["send_after_reset"], "4.5")
+    return _report(protocol_class, ["send_after_reset"], "4.5", **_ANSWERS_4_4)
 
 
 def hidden_send_errors(protocol_class: type) -> None:
     # A stream the client never opened is unknown: refused, and the message names the stream.
-    server = with_gethy_outbound(protocol_class)()
+    server = with_gethy_outbound(protocol_class, **_ANSWERS_4_4)()
     try:
         server._expect(99, "not started", "send headers on")
     except SendError as exc:
@@ -326,7 +348,7 @@ def check_trailers(protocol_class: type) -> CheckReport:
 
     body = pattern(100_000)  # more than the windows: most of it waits in the buffer
     app = lambda request: (200, [], body, [("x-checksum", "abc")])  # noqa: E731
-    pair = InMemoryPair(with_gethy_outbound(protocol_class, _expect=reference_expect)(), app=app)
+    pair = InMemoryPair(with_gethy_outbound(protocol_class, **_ANSWERS_4_6)(), app=app)
     sid = pair.request("GET", "/")
     attempt("a 100,000-byte response with trailers", pair.run)
     response = pair.responses[sid]
@@ -334,13 +356,13 @@ def check_trailers(protocol_class: type) -> CheckReport:
     expect(what, len(body), len(response.body))
     expect("and its trailers, after the body", [("x-checksum", "abc")], response.trailers)
     names = ["response_trailers", "streamed_response"]
-    return _report(protocol_class, names, "4.6", _expect=reference_expect)
+    return _report(protocol_class, names, "4.6", **_ANSWERS_4_6)
 
 
 def hidden_trailers(protocol_class: type) -> None:
     from gethy.pair import InMemoryPair
 
-    server = with_gethy_outbound(protocol_class, _expect=reference_expect)()
+    server = with_gethy_outbound(protocol_class, **_ANSWERS_4_6)()
     pair = InMemoryPair(server)
     sid = pair.request("GET", "/")
     pair.run()

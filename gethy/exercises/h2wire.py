@@ -7,6 +7,8 @@ sizes and refusals are h2's own, not a model of them.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from h2.config import H2Configuration
 from h2.connection import H2Connection
 
@@ -45,10 +47,19 @@ def connected(*stream_ids: int) -> tuple[H2Connection, H2Connection]:
     return server, client
 
 
-def sent(server: H2Connection) -> list[tuple[str, int, int, bool]]:
+class SentFrame(NamedTuple):
+    """One frame the server sent, as a check compares it: equal to a plain 4-tuple."""
+
+    type: str
+    stream: int
+    length: int
+    end_stream: bool
+
+
+def sent(server: H2Connection) -> list[SentFrame]:
     """The frames the server sends now, as (type, stream, length, END_STREAM?)."""
     return [
-        (f.type, f.stream_id, f.length, "END_STREAM" in f.flags)
+        SentFrame(f.type, f.stream_id, f.length, "END_STREAM" in f.flags)
         for f in decode_frames(server.data_to_send())
     ]
 
