@@ -87,8 +87,8 @@ class Attack:
     setup: bytes  # the preface and the client's SETTINGS (RFC 9113 §3.4)
     reads: tuple[tuple[bytes, int], ...]  # each read, and how many units it carries
     client_reads: bool  # False: the attacker never reads what the server sends
-    held: Callable[[Any], int]  # what the attack makes the server hold now, in bytes
-    held_what: str
+    held: Callable[[Any], int]  # what the attack makes the server hold now (see held_what)
+    held_what: str  # e.g. "header block bytes held"; rapid reset counts streams, not bytes
 
     @property
     def size(self) -> int:
@@ -115,6 +115,7 @@ def _in_reads(unit: bytes | Callable[[int], bytes], count: int) -> tuple[tuple[b
 
 
 def _streams_held(protocol: Any) -> int:
+    """Streams the protocol holds a record for (rapid reset leaves none: each is reset)."""
     return len(getattr(protocol, "streams", ()))
 
 
@@ -197,7 +198,7 @@ class Checkpoint:
     sent: int  # units of the attack sent so far
     handler_calls: int  # requests handed to the application so far
     frames: int  # frames h2 parsed so far
-    held: int  # bytes the attack makes the server hold now (see `Attack.held_what`)
+    held: int  # what the attack makes the server hold now (see `Attack.held_what`)
     cpu: float  # CPU seconds spent in the server so far: plot it, never compare it
 
 
