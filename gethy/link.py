@@ -40,8 +40,9 @@ from gethy.linkclient import LinkClient, Response
 UP = "up"  # client -> server
 DOWN = "down"  # server -> client
 
-#: An application: a request's `gethy.Stream` -> (status, headers, body[, trailers]).
-App = Callable[[Any], tuple[Any, ...]]
+#: An application: a request's `gethy.Stream` -> (status, headers, body[, trailers]),
+#: or None to answer later through the server itself.
+App = Callable[[Any], tuple[Any, ...] | None]
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,11 @@ class _Event:
 class Simulation:
     """An h2 client and a server joined by a `Link`, run on a virtual clock.
 
+    The server is `server`, or ``server_factory(clock)`` (given the virtual
+    clock), or by default gethy's `HTTP2Protocol` on the virtual clock. `app`
+    answers each request (default `pattern_app`); `policy` steers the
+    client's receive windows (default: 65,535 bytes, never returned).
+
     ``request(path, at=...)`` schedules requests; `run` plays the events in
     time order until none is left. Afterwards `records` holds every frame
     that crossed, `responses` what the client received per stream, and
@@ -160,13 +166,14 @@ class Simulation:
         *,
         app: App | None = None,
         policy: WindowPolicy | None = None,
+        server_factory: Callable[[Callable[[], float]], Any] | None = None,
     ) -> None:
         self.link = link
         self.now = 0.0
         if server is None:
-            from gethy.protocol import HTTP2Protocol
-
-            server = HTTP2Protocol(clock=self.clock)
+            server = (server_factory or default_server)(
+                self.clock
+            )  # the server's clock is the virtual one
         self.server = server
         self.app = app if app is not None else pattern_app
         self.client = LinkClient(policy if policy is not None else WindowPolicy(), self.clock)
@@ -231,8 +238,9 @@ class Simulation:
         self.server_events.extend(events)
         for event in events:
             stream = getattr(event, "stream", None)
-            if stream is not None:  # a RequestEvent: answer it
-                status, headers, body, *rest = self.app(stream)
+            answer = self.app(stream) if stream is not None else None  # a RequestEvent
+            if answer is not None:  # None: the app answers later itself (e.g. with `at`)
+                status, headers, body, *rest = answer
                 extra = {"trailers": rest[0]} if rest and rest[0] is not None else {}
                 self.server.send(stream.stream_id, status, headers, body, **extra)
 
@@ -292,6 +300,13 @@ class Simulation:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def default_server(clock: Callable[[], float]) -> Any:
+    """gethy's `HTTP2Protocol`, its flood guard timed by `clock`."""
+    from gethy.protocol import HTTP2Protocol
+
+    return HTTP2Protocol(clock=clock)
 
 
 def pattern(n: int) -> bytes:

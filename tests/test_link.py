@@ -142,3 +142,17 @@ def test_requests_must_be_scheduled_in_time_order() -> None:
     assert sim.request("/1", at=0.5) == 1
     with pytest.raises(ValueError, match="time order"):
         sim.request("/1", at=0.1)
+
+
+def test_any_server_class_on_the_virtual_clock_and_a_late_answer() -> None:
+    from gethy.core import CoreProtocol
+
+    sim = Simulation(
+        Link(rtt=0.02), server_factory=lambda clock: CoreProtocol(), app=lambda s: None
+    )
+    stream_id = sim.request("/5000")
+    sim.at(0.5, lambda: sim.server.send(stream_id, 200, [], pattern(5000)))
+    sim.run()
+    response = sim.responses[stream_id]
+    assert bytes(response.body) == pattern(5000)
+    assert response.first_byte_at == pytest.approx(0.5 + 0.01, abs=0.005)
