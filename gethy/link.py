@@ -221,6 +221,11 @@ class Simulation:
             self._flush()
         raise RuntimeError(f"still busy after {max_events} events at t={self.now:.3f} s")
 
+    def timeline(self, direction: str | None = None) -> list[FrameRecord]:
+        """The records in the order they arrived (`records` is in the order they were sent)."""
+        chosen = [r for r in self.records if direction is None or r.direction == direction]
+        return sorted(chosen, key=lambda r: r.time)
+
     def stats(self, direction: str = DOWN) -> dict[str, int]:
         """Segments, lost segments and bytes sent in one direction."""
         pipe = self._pipes[direction]
