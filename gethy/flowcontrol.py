@@ -91,6 +91,8 @@ class EveryFrame(WindowPolicy):
     """Give back every DATA frame's bytes at once, on its stream and on the connection."""
 
     def data_received(self, stream_id: int, length: int, now: float) -> list[Action]:
+        if not length:  # an empty DATA frame (END_STREAM alone): an increment of 0 is an error
+            return []
         return [WindowUpdate(0, length), WindowUpdate(stream_id, length)]
 
 
@@ -110,7 +112,7 @@ class Threshold(WindowPolicy):
         actions: list[Action] = []
         for sid in (0, stream_id):
             owed = self.unacked.get(sid, 0) + length
-            if owed >= int(self.fraction * self.initial_window):
+            if owed and owed >= int(self.fraction * self.initial_window):
                 actions.append(WindowUpdate(sid, owed))
                 owed = 0
             self.unacked[sid] = owed

@@ -30,6 +30,7 @@ import heapq
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import count
 from typing import Any
 
@@ -314,6 +315,7 @@ def default_server(clock: Callable[[], float]) -> Any:
     return HTTP2Protocol(clock=clock)
 
 
+@lru_cache(maxsize=4)
 def pattern(n: int) -> bytes:
     """`n` bytes of a fixed pattern (period 251, a prime): a body whose damage shows."""
     block = bytes(range(251))
