@@ -36,9 +36,11 @@ def throughput_series(
 ) -> tuple[list[float], list[float]]:
     """(bin middles, MB/s) of one stream's body, in bins of `bin` seconds.
 
-    A frame's bytes are spread over the time its last segments took to arrive
-    (length / bandwidth before it was complete), so a frame that straddles two
-    bins counts in both, and no bin shows more than the link can carry.
+    A frame's bytes are spread over the time they took to arrive (length /
+    bandwidth before it was complete), so a frame that straddles two bins
+    counts in both. A bin may still show a few percent more than the link
+    carries: a frame is complete only with the whole TCP segment holding its
+    last byte, so frames arrive slightly bunched.
     """
     arrivals = sim.responses[stream_id].arrivals
     if not arrivals:

@@ -156,3 +156,15 @@ def test_any_server_class_on_the_virtual_clock_and_a_late_answer() -> None:
     response = sim.responses[stream_id]
     assert bytes(response.body) == pattern(5000)
     assert response.first_byte_at == pytest.approx(0.5 + 0.01, abs=0.005)
+
+
+def test_throughput_series_spreads_frames_and_keeps_every_byte() -> None:
+    from gethy.labplots import throughput_series
+
+    link = Link(rtt=0.05, bandwidth=1_000_000)
+    sim = download(600_000, link, EveryFrame(1 << 20)).simulation
+    mids, rates = throughput_series(sim, bin=0.05)
+    assert sum(rate * 0.05 for rate in rates) == pytest.approx(0.6, rel=1e-9)  # MB
+    # Frames complete with whole segments, so bins may show a segment more than the link.
+    assert max(rates) <= (link.bandwidth * 0.05 + link.mss) / 0.05 / 1e6
+    assert mids[0] == pytest.approx(0.025)
