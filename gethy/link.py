@@ -34,7 +34,7 @@ from functools import lru_cache
 from itertools import count
 from typing import Any
 
-from gethy.flowcontrol import WindowPolicy
+from gethy.flowcontrol import H2Default, WindowPolicy
 from gethy.frame_header import CONNECTION_PREFACE, decode_frame_header
 from gethy.linkclient import LinkClient, Response
 
@@ -151,7 +151,8 @@ class Simulation:
     The server is `server`, or ``server_factory(clock)`` (given the virtual
     clock), or by default gethy's `HTTP2Protocol` on the virtual clock. `app`
     answers each request (default `pattern_app`); `policy` steers the
-    client's receive windows (default: 65,535 bytes, never returned).
+    client's receive windows (default `H2Default()`: 65,535 bytes, returned
+    by h2's own half-window rule).
 
     ``request(path, at=...)`` schedules requests; `run` plays the events in
     time order until none is left. Afterwards `records` holds every frame
@@ -177,7 +178,7 @@ class Simulation:
             )  # the server's clock is the virtual one
         self.server = server
         self.app = app if app is not None else pattern_app
-        self.client = LinkClient(policy if policy is not None else WindowPolicy(), self.clock)
+        self.client = LinkClient(policy if policy is not None else H2Default(), self.clock)
         self.records: list[FrameRecord] = []
         self.server_events: list[Any] = []
         self._rng = random.Random(link.seed)

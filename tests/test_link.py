@@ -168,3 +168,11 @@ def test_throughput_series_spreads_frames_and_keeps_every_byte() -> None:
     # Frames complete with whole segments, so bins may show a segment more than the link.
     assert max(rates) <= (link.bandwidth * 0.05 + link.mss) / 0.05 / 1e6
     assert mids[0] == pytest.approx(0.025)
+
+
+def test_the_default_policy_is_h2s_own_and_never_stalls() -> None:
+    sim = Simulation(Link(rtt=0.02))
+    stream_id = sim.request("/300000")
+    sim.run()
+    assert bytes(sim.responses[stream_id].body) == pattern(300_000)
+    assert isinstance(sim.client.policy, H2Default)
