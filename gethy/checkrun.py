@@ -97,9 +97,15 @@ class CheckReport:
 
 
 def exception_name(exc: BaseException) -> str:
-    """`ValueError` for a built-in exception; `struct.error`, `h2.exceptions.X` for others."""
+    """The exception's class name, with its module where the name alone says little.
+
+    `ValueError`, `ProtocolError`, `SendError`; but `struct.error`, whose bare name
+    `error` would leave a learner guessing.
+    """
     kind = type(exc)
-    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+    if kind.__module__ == "builtins" or not kind.__name__.islower():
+        return kind.__name__
+    return f"{kind.__module__}.{kind.__name__}"
 
 
 def run_checks(
