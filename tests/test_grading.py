@@ -33,6 +33,7 @@ CHAPTERS = [
     "02-h2-event-model",
     "03-receive",
     "04-send",
+    "05-flow-control-lab",
     "07-asyncio-server",
     "08-errors-and-attacks",
     "09-testing-sans-io",
@@ -252,7 +253,42 @@ def test_correct_scores_full_marks_and_blank_scores_zero(course: Path) -> None:
         score, max_score = grades["correct", chapter]
         assert max_score > 0 and score == max_score, chapter
         assert grades["blank", chapter] == (0.0, max_score), chapter
-    assert sum(grades["correct", c][0] for c in CHAPTERS) == 75  # TEACHING.md's table
+    assert sum(grades["correct", c][0] for c in CHAPTERS) == 86  # TEACHING.md's table
+
+
+def failing_cells(notebook: nbformat.NotebookNode) -> dict[int, list[str]]:
+    """Code cell index -> the names of the errors it showed when it ran."""
+    return {
+        i: [o.ename for o in cell.outputs if o.output_type == "error"]
+        for i, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and any(o.output_type == "error" for o in cell.outputs)
+    }
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_blank_copy_fails_every_graded_cell_and_no_given_one(course: Path, chapter: str) -> None:
+    """The released copy, handed in blank, as nbgrader's autograder ran it.
+
+    Every check cell fails. A given cell that runs the learner's class (04's later cells
+    send through their Outbound) may fail only on the unfinished code, NotImplementedError,
+    or on a name that an earlier such cell never got to define. Any other error is a
+    broken given cell.
+    """
+    path = course / "autograded" / "blank" / chapter / f"{chapter}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    graded = {i for i, c in enumerate(notebook.cells) if meta(c).get("grade")}
+    solutions = {i for i, c in enumerate(notebook.cells) if meta(c).get("solution")}
+    failed = failing_cells(notebook)
+    assert graded and not graded - set(failed), f"graded cells that pass: {graded - set(failed)}"
+    given = {i: names for i, names in failed.items() if i not in graded | solutions}
+    unfinished = sorted(i for i, names in given.items() if "NotImplementedError" in names)
+    unexpected = {
+        i: names
+        for i, names in given.items()
+        if names != ["NotImplementedError"]
+        and not (names == ["NameError"] and unfinished and unfinished[0] < i)
+    }
+    assert not unexpected, f"cells that fail but are not exercises: {unexpected}"
 
 
 @pytest.mark.parametrize("bug", list(BUGS))
