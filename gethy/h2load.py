@@ -209,17 +209,23 @@ def run_h2load(
 
 
 async def h2load_async(
-    url: str, *, streams: int = 1, requests: int = 1000, timeout: float = 30.0
+    url: str,
+    *,
+    streams: int = 1,
+    requests: int | None = None,
+    duration: float | None = None,
+    timeout: float = 30.0,
 ) -> LoadResult:
     """One h2load run (one connection, `streams` at a time) while this event loop serves.
 
     For a server in the same process, a notebook's kernel for instance: the
-    loop goes on serving while h2load runs as a child process. The child is
-    killed if it has not finished within `timeout` seconds.
+    loop goes on serving while h2load runs as a child process. The run is
+    bounded by ``requests`` (-n) or ``duration`` (-D, seconds), and the child
+    is killed if it has not finished within `timeout` seconds.
     """
     if h2load_path() is None:
         return LoadResult(ok=False, error=MISSING)
-    argv, _ = h2load_argv(url, clients=1, streams=streams, requests=requests)
+    argv, _ = h2load_argv(url, streams=streams, requests=requests, duration=duration)
     process = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.DEVNULL,

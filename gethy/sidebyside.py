@@ -43,8 +43,11 @@ __all__ = [
 
 #: Streams at a time, over one connection.
 CONCURRENCIES = (1, 10, 100)
-#: Requests per run: enough for a stable rate, few enough for a notebook.
-REQUESTS = {1: 300, 10: 1000, 100: 1500}
+#: Requests per h2load run, by streams at a time: enough for a rate within 10-20%,
+#: few enough for a notebook. A count (-n), not a duration (-D): at the end of a
+#: duration h2load sends GOAWAY with streams still open, and a streamed answer
+#: would then fail in h2 (no frame may follow the peer's GOAWAY in h2's model).
+REQUESTS = {1: 200, 10: 600, 100: 1000}
 #: The committed figures, for machines without h2load or hypercorn.
 COMMITTED = Path(__file__).parent / "data" / "capstone-figures.json"
 HOST = "127.0.0.1"
@@ -77,8 +80,9 @@ class Figures:
         return [vars(p) for p in self.points]
 
     @classmethod
-    def committed(cls) -> Figures:
-        rows = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    def committed(cls, section: str) -> Figures:
+        """The figures of `section` ("side_by_side" or "variants") from the committed file."""
+        rows = json.loads(COMMITTED.read_text(encoding="utf-8"))[section]
         return cls([Point(**row) for row in rows], measured_here=False)
 
 
@@ -153,9 +157,8 @@ async def _until_listening(port: int, task: asyncio.Future[None], timeout: float
 
 async def measure(url: str, server: str, streams: int, requests: int | None = None) -> Point:
     """One bounded h2load run against `url`; a failed run raises, saying why."""
-    result: LoadResult = await h2load_async(
-        url, streams=streams, requests=requests or REQUESTS[streams]
-    )
+    count = requests if requests is not None else REQUESTS.get(streams, 1000)
+    result: LoadResult = await h2load_async(url, streams=streams, requests=count)
     if not result.ok:
         raise RuntimeError(f"h2load against {server} with {streams} streams: {result.error}")
     return Point(server, streams, result.requests_per_s, result.latency_mean_s * 1000)
@@ -166,7 +169,7 @@ async def measure_side_by_side(
     concurrencies: Sequence[int] = CONCURRENCIES,
 ) -> Figures:
     """Each server at each concurrency; committed figures where a tool is missing."""
-    committed = Figures.committed()
+    committed = Figures.committed("side_by_side")
     if h2load_path() is None:
         return committed
     figures = Figures()
@@ -183,16 +186,46 @@ async def measure_side_by_side(
     return figures
 
 
+async def measure_variants(
+    variants: dict[str, Callable[[], asyncio.Protocol]],
+    path: str,
+    streams: int = 100,
+    requests: int = 500,
+) -> Figures:
+    """Versions of the learner's adapter under the same load (before and after a change)."""
+    if h2load_path() is None:
+        return Figures.committed("variants")
+    figures = Figures()
+    for name, factory in variants.items():
+        async with learner_server(factory) as url:
+            point = await measure(url + path.lstrip("/"), name, streams, requests)
+            figures.points.append(point)
+    return figures
+
+
 def _record() -> None:
     """Measure here and write the committed figures (run on an idle machine)."""
     from gethy.app import default_app
     from gethy.notebook07 import MyServerConnection
+    from gethy.notebook10 import CoalescingConnection, StreamingConnection, capstone_app
 
-    figures = asyncio.run(measure_side_by_side(lambda: MyServerConnection(default_app)))
-    if not figures.measured_here:
+    async def both() -> tuple[Figures, Figures]:
+        side = await measure_side_by_side(lambda: MyServerConnection(default_app))
+        variants = await measure_variants(
+            {
+                "flush per chunk": lambda: StreamingConnection(capstone_app),
+                "coalesced": lambda: CoalescingConnection(capstone_app),
+            },
+            "/progress?steps=10",
+        )
+        return side, variants
+
+    side, variants = asyncio.run(both())
+    if not (side.measured_here and variants.measured_here):
         raise SystemExit("h2load and hypercorn are needed to record figures")
-    COMMITTED.write_text(json.dumps(figures.to_json(), indent=2) + "\n", encoding="utf-8")
-    for point in figures.points:
+    document = {"side_by_side": side.to_json(), "variants": variants.to_json()}
+    COMMITTED.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    for point in side.points + variants.points:
         print(point)
 
 
