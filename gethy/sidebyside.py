@@ -161,7 +161,9 @@ async def measure(url: str, server: str, streams: int, requests: int | None = No
     result: LoadResult = await h2load_async(url, streams=streams, requests=count)
     if not result.ok:
         raise RuntimeError(f"h2load against {server} with {streams} streams: {result.error}")
-    return Point(server, streams, result.requests_per_s, result.latency_mean_s * 1000)
+    return Point(
+        server, streams, round(result.requests_per_s, 1), round(result.latency_mean_s * 1000, 3)
+    )
 
 
 async def measure_side_by_side(
