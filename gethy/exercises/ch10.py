@@ -13,13 +13,13 @@ application takes ``cls(files)``, a dict from path to bytes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from gethy.app import Request, Response
 from gethy.capstone import EVENT_STREAM_HEADERS, RangeNotSatisfiable
 from gethy.exercises import CheckFailed, attempt, expect, passed
-from gethy.fake_transport import FakeTransport, ScriptedClient
+from gethy.exercises.adapter_run import AdapterRun, complete, last_frame, streamed
 from gethy.stream import Stream
 
 __all__ = [
@@ -33,95 +33,6 @@ __all__ = [
     "hidden_streaming",
 ]
 
-#: How many times a check lets the event loop run before it gives up waiting.
-TICKS = 200
-
-
-class _Run:
-    """One connection of the learner's class, a client, and what asyncio would have reported."""
-
-    def __init__(self, cls: type, app: Callable[[Request], Response]) -> None:
-        self.connection = attempt(f"{cls.__name__}(app)", lambda: cls(app))
-        self.transport = FakeTransport()
-        self.client = ScriptedClient()
-        self.problems: list[BaseException] = []
-        self.taken = b""
-        attempt(
-            "connection_made(transport)", lambda: self.connection.connection_made(self.transport)
-        )
-
-    def deliver(self, what: str) -> None:
-        attempt(f"data_received({what})", lambda: self.connection.data_received(self.client.send()))
-
-    def written(self) -> bytes:
-        """Every byte written so far, read by the client or not."""
-        return self.taken + b"".join(self.transport.writes)
-
-    def writes(self) -> int:
-        """How many times `transport.write` was called so far."""
-        return self.transport.calls.count("write")
-
-    async def settle(self) -> None:
-        """Let the loop run until no body is streaming any more (bounded), then read it all."""
-        loop = asyncio.get_running_loop()
-        previous = loop.get_exception_handler()
-        loop.set_exception_handler(lambda _loop, context: self._report(context))
-        try:
-            for _ in range(TICKS):
-                await asyncio.sleep(0)
-                if not getattr(self.connection, "streaming", None):
-                    break
-            await asyncio.sleep(0)  # a flush scheduled by the last chunk runs now
-        finally:
-            loop.set_exception_handler(previous)
-        data = self.transport.take()
-        self.taken += data
-        self.client.receive(data)
-        for problem in self.problems:
-            if isinstance(problem, NotImplementedError):
-                raise CheckFailed("not written yet (it raised NotImplementedError)")
-            raise CheckFailed(
-                f"while the event loop ran your code (a streaming task or a scheduled "
-                f"flush), it raised {type(problem).__name__}: {problem}"
-            )
-
-    def _report(self, context: dict[str, Any]) -> None:
-        exc = context.get("exception")
-        if exc is not None:
-            self.problems.append(exc)
-
-
-def _streamed(
-    chunks: list[bytes], trailers: list[tuple[str, str]] | None = None
-) -> Callable[[Request], Response]:
-    async def body() -> AsyncIterator[bytes]:
-        for chunk in chunks:
-            await asyncio.sleep(0)
-            yield chunk
-
-    def app(request: Request) -> Response:
-        return Response(200, EVENT_STREAM_HEADERS, body(), trailers=trailers)
-
-    return app
-
-
-def _complete(run: _Run, stream_id: int, what: str) -> tuple[int | None, bytes]:
-    response = run.client.responses[stream_id]
-    if not response.ended:
-        got = "nothing" if response.status is None else f"{len(response.body)} bytes, no end"
-        raise CheckFailed(
-            f"{what}: the client expected the whole response on stream {stream_id} "
-            f"(HEADERS, DATA, END_STREAM), got {got}"
-        )
-    return response.status, bytes(response.body)
-
-
-def _last_frame(run: _Run, stream_id: int) -> str:
-    frames = [f for f in run.client.frames if getattr(f, "stream_id", 0) == stream_id]
-    last = frames[-1]
-    return f"{last.type} {'+'.join(last.flags) or 'no flags'}"
-
-
 # --------------------------------------------------------------- Exercise 10.1
 
 EVENTS = [b"data: one\n\n", b"data: two\n\n", b"data: three\n\n"]
@@ -130,7 +41,7 @@ EVENTS = [b"data: one\n\n", b"data: two\n\n", b"data: three\n\n"]
 async def check_streaming(cls: type) -> None:
     """HEADERS, one DATA per chunk as it comes, END_STREAM; each chunk leaves before the next."""
     seen_before: list[bool] = []
-    run_ref: list[_Run] = []
+    run_ref: list[AdapterRun] = []
 
     async def watched() -> AsyncIterator[bytes]:
         for i, chunk in enumerate(EVENTS):
@@ -140,12 +51,12 @@ async def check_streaming(cls: type) -> None:
                 seen_before.append(EVENTS[i - 1] in run_ref[0].written())
             yield chunk
 
-    run = _Run(cls, lambda request: Response(200, EVENT_STREAM_HEADERS, watched()))
+    run = AdapterRun(cls, lambda request: Response(200, EVENT_STREAM_HEADERS, watched()))
     run_ref.append(run)
     stream_id = run.client.request("GET", "/progress")
     run.deliver("a GET whose answer is an event stream")
     await run.settle()
-    status, body = _complete(run, stream_id, "a streamed response of three events")
+    status, body = complete(run, stream_id, "a streamed response of three events")
     expect("status of the streamed response", 200, status)
     response = run.client.responses[stream_id]
     expect("its content-type header", "text/event-stream", response.header("content-type"))
@@ -161,21 +72,21 @@ async def check_streaming(cls: type) -> None:
 
 
 async def _streaming_trailers(cls: type) -> None:
-    run = _Run(cls, _streamed([b"data: x\n\n"], trailers=[("x-events", "1")]))
+    run = AdapterRun(cls, streamed([b"data: x\n\n"], trailers=[("x-events", "1")]))
     stream_id = run.client.request("GET", "/progress")
     run.deliver("a GET answered with a streamed body and trailers")
     await run.settle()
-    _complete(run, stream_id, "a streamed response with trailers")
+    complete(run, stream_id, "a streamed response with trailers")
     expect(
         "the last frame on a stream whose response has trailers (trailers end it, §8.1)",
         "HEADERS END_STREAM+END_HEADERS",
-        _last_frame(run, stream_id),
+        last_frame(run, stream_id),
     )
 
 
 async def _streaming_reset_meanwhile(cls: type) -> None:
     """The stream is reset between two chunks: SendError must end the body quietly."""
-    run_ref: list[_Run] = []
+    run_ref: list[AdapterRun] = []
 
     async def body() -> AsyncIterator[bytes]:
         yield b"data: first\n\n"
@@ -183,40 +94,40 @@ async def _streaming_reset_meanwhile(cls: type) -> None:
         run_ref[0].connection.protocol.reset_stream(1)  # as if reset while we waited
         yield b"data: too late\n\n"
 
-    others = _streamed([b"data: fine\n\n"])
+    others = streamed([b"data: fine\n\n"])
 
     def app(request: Request) -> Response:
         if request.path == "/reset-me":
             return Response(200, EVENT_STREAM_HEADERS, body())
         return others(request)
 
-    run = _Run(cls, app)
+    run = AdapterRun(cls, app)
     run_ref.append(run)
     run.client.request("GET", "/reset-me")
     second = run.client.request("GET", "/other")
     run.deliver("two GETs; the first one's stream is reset between its two events")
     await run.settle()
-    status, _ = _complete(run, second, "the other stream, after the first one was reset")
+    status, _ = complete(run, second, "the other stream, after the first one was reset")
     expect("status on the other stream", 200, status)
 
 
 async def hidden_streaming(cls: type) -> None:
-    run = _Run(cls, _streamed([]))
+    run = AdapterRun(cls, streamed([]))
     stream_id = run.client.request("GET", "/progress")
     run.deliver("a GET answered with a streamed body of no chunks")
     await run.settle()
-    status, body = _complete(run, stream_id, "an empty streamed response")
+    status, body = complete(run, stream_id, "an empty streamed response")
     expect("status and body of an empty streamed response", (200, b""), (status, body))
 
     big = [bytes([65 + i]) * 40_000 for i in range(3)]  # 120,000 bytes: more than the window
-    run = _Run(cls, _streamed(big))
+    run = AdapterRun(cls, streamed(big))
     stream_id = run.client.request("GET", "/big")
     run.deliver("a GET answered with 120,000 streamed bytes")
     for _ in range(5):  # the client hands the window back (WINDOW_UPDATE), the rest follows
         await run.settle()
         run.deliver("the client's WINDOW_UPDATE frames")
     await run.settle()
-    _, body = _complete(run, stream_id, "120,000 streamed bytes, more than the 65,535 window")
+    _, body = complete(run, stream_id, "120,000 streamed bytes, more than the 65,535 window")
     expect("bytes received of 120,000 streamed", len(b"".join(big)), len(body))
 
 
@@ -389,7 +300,7 @@ def hidden_range_answers(cls: type) -> None:
 
 async def check_coalescing(cls: type) -> None:
     """Many `_flush_soon` calls in one turn of the loop: one write, at the end of the turn."""
-    run = _Run(cls, lambda request: Response(200, [], b"whole"))
+    run = AdapterRun(cls, lambda request: Response(200, [], b"whole"))
     stream_id = run.client.request("GET", "/")
     run.deliver("a GET")  # answered through data_received's own _flush
     h2 = run.connection.protocol.http2_connection
@@ -412,20 +323,20 @@ async def check_coalescing(cls: type) -> None:
         2,
         run.writes() - before,
     )
-    _complete(run, stream_id, "the GET")
+    complete(run, stream_id, "the GET")
     await _many_streams(cls)
     passed("10.4")
 
 
 async def _many_streams(cls: type) -> None:
     chunks = [b"data: %d\n\n" % i for i in range(4)]
-    run = _Run(cls, _streamed(chunks))
+    run = AdapterRun(cls, streamed(chunks))
     ids = [run.client.request("GET", f"/progress/{i}") for i in range(10)]
     run.deliver("ten GETs, each answered with four streamed events")
     before = run.writes()
     await run.settle()
     for stream_id in ids:
-        _, body = _complete(run, stream_id, "ten streams of four events")
+        _, body = complete(run, stream_id, "ten streams of four events")
         expect(f"body on stream {stream_id}", b"".join(chunks), body)
     writes = run.writes() - before
     if writes > 6:
@@ -436,7 +347,7 @@ async def _many_streams(cls: type) -> None:
 
 
 async def hidden_coalescing(cls: type) -> None:
-    run = _Run(cls, lambda request: Response(200, [], b"whole"))
+    run = AdapterRun(cls, lambda request: Response(200, [], b"whole"))
     run.connection.protocol.http2_connection.ping(b"12345678")
     attempt("_flush_soon()", run.connection._flush_soon)
     attempt(
