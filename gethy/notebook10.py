@@ -131,9 +131,9 @@ class Files:
         if not dash or not digits or not (first or last):
             return None  # not a range at all: ignore the header
         if not first:  # a suffix range: the last N bytes
-            if int(last) == 0 or size == 0:
+            if int(last) == 0:
                 raise RangeNotSatisfiable(value)
-            return max(0, size - int(last)), size - 1
+            return (max(0, size - int(last)), size - 1) if size else None
         start = int(first)
         if last and int(last) < start:
             return None  # invalid (§14.1.1): ignored

@@ -155,6 +155,7 @@ HIDDEN_RANGE_CASES: list[tuple[str, int, object]] = [
     ("bytes=1-2-3", SIZE, None),
     ("bytes=", SIZE, None),
     ("bytes=+1-2", SIZE, None),
+    ("bytes=-5", 0, None),
 ]
 
 
