@@ -63,8 +63,8 @@ BUGS = {
     "suffix-not-from-the-end": (
         "10.2",
         (
-            "            return max(0, size - int(last)), size - 1",
-            "            return 0, int(last)",
+            "(max(0, size - int(last)), size - 1)",
+            "(0, int(last))",
         ),
         "byte_range('bytes=-100', size=1000)",
     ),
