@@ -135,7 +135,16 @@ class CoreProtocol:
         return self._other_event(event)
 
     def _other_event(self, event: h2.events.Event) -> list[H2Event]:
-        """SETTINGS, PING, WINDOW_UPDATE...: h2 has dealt with them; nothing to do here."""
+        """SETTINGS, PING, WINDOW_UPDATE...: h2 has dealt with them; nothing to do here.
+
+        Except the client's GOAWAY (§6.8): plain h2 then closes the connection and
+        refuses every later frame, so nothing queued can leave. Forgetting every
+        stream makes a later `send` a `SendError` and keeps `data_to_send()` from
+        raising h2's ProtocolError. (`HTTP2Protocol` lets the open streams finish.)
+        """
+        if isinstance(event, h2.events.ConnectionTerminated):
+            for stream_id in list(self.streams):
+                self._forget(stream_id)
         return []
 
     def _fields(self, fields: Iterable[tuple[str, str]]) -> Headers:

@@ -315,3 +315,21 @@ def test_peer_closed_drops_requests_that_can_never_complete():
     pair.ack()
     pair.run()
     assert not protocol.waiting_for_window() and answered not in protocol.streams
+
+
+def test_after_the_clients_goaway_a_send_is_a_send_error_and_nothing_raises():
+    """Plain h2 closes on a client GOAWAY: the queue is dropped, not sent into a closed h2."""
+    from gethy import SendError
+
+    pair = InMemoryPair(CoreProtocol(), auto_ack=False)
+    sid = pair.request("GET", "/")
+    pair.run()
+    server = pair.server
+    server.send_headers(sid, 200)
+    server.send_data(sid, pattern(100_000))  # more than the windows: most of it queues
+    pair.run()
+    pair.client.close_connection()
+    assert server.receive(pair.client.data_to_send()) == []
+    assert server.data_to_send() == b""  # h2 would raise ProtocolError on the queued data
+    with pytest.raises(SendError, match=f"stream {sid}"):
+        server.send_data(sid, b"more")
