@@ -150,10 +150,14 @@ class CoreProtocol:
     def _request_headers_received(self, event: h2.events.RequestReceived) -> list[H2Event]:
         stream = StreamState(event.stream_id, self._fields(event.headers))
         self.streams[event.stream_id] = stream
-        priority = request_priority(stream.headers)  # RFC 9218 §5: None if it asks for none
-        if priority is not None:
-            self.outbound.prioritize(event.stream_id, priority)
+        self._prioritize(stream)
         return self._stream_ended(stream) if event.stream_ended else []
+
+    def _prioritize(self, stream: StreamState) -> None:
+        """Schedule the stream's response by the priority its request asked for (RFC 9218 §5)."""
+        priority = request_priority(stream.headers)  # None if it asked for none
+        if priority is not None:
+            self.outbound.prioritize(stream.stream_id, priority)
 
     def _data_received(self, event: h2.events.DataReceived) -> list[H2Event]:
         # Hand the window back at once, padding included (§6.1): the body is kept here.
