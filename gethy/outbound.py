@@ -187,6 +187,9 @@ class Outbound:
                     blocked.add(stream_id)
         return Flushed(frames, self.handed_over - handed_before, tuple(finished))
 
+    def prioritize(self, stream_id: int, priority: object) -> None:
+        """Round robin gives every stream the same turns: a priority changes nothing here."""
+
     def turn_order(self, blocked: set[int]) -> list[int]:
         """The streams that take a turn in the next round of `flush`, in order.
 
