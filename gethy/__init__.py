@@ -12,7 +12,8 @@ The public API, in one breath::
 
 Helpers for the course: `gethy.frames` (decode raw frames), `gethy.pair`
 (client and server in memory), `gethy.recorder` (frames and windows over time),
-`gethy.checks` (behaviour checks for any HTTP2Protocol-like class).
+`gethy.checks` (behaviour checks for any HTTP2Protocol-like class), `gethy.link`
+(client and server on a simulated link, a virtual clock apart).
 """
 
 from gethy.core import CoreProtocol
