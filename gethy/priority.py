@@ -4,7 +4,7 @@ Built in notebook 06 (multiplexing): `Priority`, `parse_priority`, `request_prio
 
 HTTP/2 first had a priority *tree* (RFC 7540 §5.3: weights and dependencies
 between streams). Few servers honoured it and fewer clients used it well, so
-RFC 9113 §5.3 deprecates it (h2 still parses the PRIORITY frames and the
+RFC 9113 §5.3.2 deprecates it (h2 still parses the PRIORITY frames and the
 HEADERS priority fields; gethy ignores them). Its replacement, RFC 9218, is a
 plain request header that any HTTP version carries::
 

@@ -26,7 +26,10 @@ the defaults (u=3, not incremental) were given; gethy departs from that for the
 incremental default only, on purpose: most HTTP/2 clients (curl, httpx, h2load)
 never send the field, and serving their responses one at a time would let one
 large download hold up every small response behind it (notebook 06 measures
-it). A request that does send ``priority``, even ``u=3``, gets the RFC's order.
+it). RFC 9113 §5.3.2 reasons the same way about the old signals: a server "MAY
+interpret the complete absence of signals as an indication that the client has
+not implemented the feature". A request that does send ``priority``, even
+``u=3``, gets the RFC's order.
 """
 
 from __future__ import annotations
