@@ -24,7 +24,14 @@ from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-CHAPTERS = ["00-start-here", "01-frames-by-hand", "02-h2-event-model", "03-receive", "04-send"]
+CHAPTERS = [
+    "00-start-here",
+    "01-frames-by-hand",
+    "02-h2-event-model",
+    "03-receive",
+    "04-send",
+    "06-multiplexing",
+]
 COURSE_ID = "gethy"
 CONFIG = f'c = get_config()\nc.CourseDirectory.course_id = "{COURSE_ID}"\n'
 
@@ -96,6 +103,30 @@ BUGS = {
                 ('">HBBBII"', '">HBBBIi"'),  # the increment packed as a signed number
             ],
         ),
+    ),
+    "last-duplicate-ignored": (
+        "06-multiplexing",
+        "ex6_1_request_priority_check",
+        (
+            "ex6_1_request_priority",
+            [
+                (
+                    'members[key] = value if equals else "?1"',
+                    'members.setdefault(key, value if equals else "?1")',
+                )
+            ],
+        ),
+    ),
+    "least-urgent-first": (
+        "06-multiplexing",
+        # Exercise 6.2's check, and 6.3's: the learner's protocol schedules with their buffer.
+        ("ex6_2_turn_order_check", "ex6_3_plugged_check"),
+        ("ex6_2_turn_order", [("best = min(", "best = max(")]),
+    ),
+    "priorities-never-forgotten": (
+        "06-multiplexing",
+        "ex6_3_plugged_check",
+        ("ex6_3_plugged", [("        self.outbound.priorities.pop(stream_id, None)\n", "")]),
     ),
     "no-server-preface": (
         "03-receive",
@@ -216,7 +247,7 @@ def test_correct_scores_full_marks_and_blank_scores_zero(course: Path) -> None:
         score, max_score = grades["correct", chapter]
         assert max_score > 0 and score == max_score, chapter
         assert grades["blank", chapter] == (0.0, max_score), chapter
-    assert sum(grades["correct", c][0] for c in CHAPTERS) == 41  # TEACHING.md's table
+    assert sum(grades["correct", c][0] for c in CHAPTERS) == 51  # TEACHING.md's table
 
 
 @pytest.mark.parametrize("bug", list(BUGS))
