@@ -78,7 +78,9 @@ def server_preface(factory: Factory) -> None:
     frames = decode_frames(factory().data_to_send())
     assert frames, "nothing to send: the server preface (a SETTINGS frame) is missing"
     first = frames[0]
-    assert first.type == "SETTINGS" and "ACK" not in first.flags, f"first frame is {first!r}"
+    assert first.type == "SETTINGS" and "ACK" not in first.flags, (
+        f"the first frame must be our SETTINGS (§3.4), not {first!r}"
+    )
 
 
 @check("receive", "a GET without body becomes one RequestEvent")
@@ -89,7 +91,9 @@ def get_without_body(factory: Factory) -> None:
     events = _requests(pair)
     assert len(events) == 1, f"expected 1 RequestEvent, got {pair.server_events}"
     stream = events[0].stream
-    assert stream.stream_id == sid
+    assert stream.stream_id == sid, (
+        f"GET on stream {sid}: the event names stream {stream.stream_id}"
+    )
     headers = list(stream.headers)
     for pair_ in [(":method", "GET"), (":path", "/hello"), ("user-agent", "checks")]:
         assert pair_ in headers, f"{pair_} missing from {headers}"
@@ -125,8 +129,11 @@ def request_trailers(factory: Factory) -> None:
     pair.run()
     events = _requests(pair)
     assert len(events) == 1, f"expected 1 RequestEvent, got {pair.server_events}"
-    assert events[0].stream.body == b"data"
-    assert list(events[0].stream.trailers or ()) == [("x-checksum", "abc")]
+    assert events[0].stream.body == b"data", f"body b'data' became {events[0].stream.body!r}"
+    trailers = list(events[0].stream.trailers or ())
+    assert trailers == [("x-checksum", "abc")], (
+        f"trailers [('x-checksum', 'abc')] became {trailers}"
+    )
 
 
 @check("receive", "a request the client resets gives StreamResetEvent, never a RequestEvent")
@@ -138,7 +145,9 @@ def reset_by_client(factory: Factory) -> None:
     pair.run()
     assert not _requests(pair), "a reset request must not reach the application"
     resets = [e for e in pair.server_events if isinstance(e, StreamResetEvent)]
-    assert [(e.stream_id, e.error_code) for e in resets] == [(sid, ErrorCodes.CANCEL)], resets
+    assert [(e.stream_id, e.error_code) for e in resets] == [(sid, ErrorCodes.CANCEL)], (
+        f"expected one StreamResetEvent for stream {sid} (CANCEL); got {resets}"
+    )
 
 
 # ------------------------------------------------------------------------- send
@@ -155,8 +164,9 @@ def get_response(factory: Factory) -> None:
     pair.run()
     response = pair.responses[sid]
     assert response.status == 200 and response.ended, response
-    assert response.header("content-type") == "text/plain"
-    assert bytes(response.body) == b"hello"
+    got = response.header("content-type")
+    assert got == "text/plain", f"content-type text/plain became {got!r}"
+    assert bytes(response.body) == b"hello", f"body b'hello' became {bytes(response.body)!r}"
     _assert_frames_sane(pair)
 
 
@@ -165,10 +175,12 @@ def headers_only_response(factory: Factory) -> None:
     pair = InMemoryPair(factory(), app=lambda s: (204, [], b""))
     sid = pair.request("GET", "/")
     pair.run()
-    assert pair.responses[sid].status == 204 and pair.responses[sid].ended
+    assert pair.responses[sid].status == 204 and pair.responses[sid].ended, (
+        f"expected a complete 204 response, the client got {pair.responses[sid]}"
+    )
     assert not pair.server_frames_of("DATA", sid), "a body-less response sent DATA frames"
     (headers,) = pair.server_frames_of("HEADERS", sid)
-    assert "END_STREAM" in headers.flags
+    assert "END_STREAM" in headers.flags, f"the HEADERS frame must end the stream: {headers!r}"
 
 
 @check("send", "1 MiB to a slow reader: windows reach 0, recover, body intact")
@@ -178,7 +190,8 @@ def response_1mib_slow_ack(factory: Factory) -> None:
     sid = pair.request("GET", "/big")
     pair.run()
     assert pair.client_window(0) == 0, "the server should fill the client's window, then wait"
-    assert len(pair.responses[sid].body) == 65_535
+    got = len(pair.responses[sid].body)
+    assert got == 65_535, f"the client's windows allow 65,535 bytes; it got {got:,}"
     _run_slowly(pair, [sid], ack=16_384)
     assert bytes(pair.responses[sid].body) == body, "body changed on the way"
     _assert_frames_sane(pair)
@@ -206,7 +219,7 @@ def window_goes_negative(factory: Factory) -> None:
         "raising the window woke nothing"
     )
     _run_slowly(pair, [sid], ack=65_535)
-    assert bytes(pair.responses[sid].body) == body
+    assert bytes(pair.responses[sid].body) == body, "the 1 MiB body did not arrive intact"
     _assert_frames_sane(pair)
 
 
@@ -234,9 +247,14 @@ def reset_mid_response(factory: Factory) -> None:
     sent_on_a = len(pair.server_frames_of("DATA", a))
     _run_slowly(pair, [b], ack=65_535)
     assert len(pair.server_frames_of("DATA", a)) == sent_on_a, "DATA sent after RST_STREAM"
-    assert bytes(pair.responses[b].body) == pattern(500_000)
+    got = len(pair.responses[b].body)
+    assert bytes(pair.responses[b].body) == pattern(500_000), (
+        f"stream {b} (not reset) must get all its 500,000 bytes; it got {got:,}"
+    )
     resets = [e for e in pair.server_events if isinstance(e, StreamResetEvent)]
-    assert [e.stream_id for e in resets] == [a]
+    assert [e.stream_id for e in resets] == [a], (
+        f"expected one StreamResetEvent, for stream {a}; got {resets}"
+    )
     _assert_frames_sane(pair)
 
 
@@ -256,7 +274,7 @@ def send_after_reset(factory: Factory) -> None:
     pair.app = lambda s: (200, [], b"still here")
     other = pair.request("GET", "/")
     pair.run()
-    assert bytes(pair.responses[other].body) == b"still here"
+    assert bytes(pair.responses[other].body) == b"still here", "a new stream after the reset failed"
 
 
 @check("send", "response trailers follow the body")
@@ -265,8 +283,10 @@ def response_trailers(factory: Factory) -> None:
     sid = pair.request("GET", "/")
     pair.run()
     response = pair.responses[sid]
-    assert bytes(response.body) == b"body" and response.ended
-    assert response.trailers == [("x-status", "done")]
+    assert bytes(response.body) == b"body" and response.ended, f"the client got {response}"
+    assert response.trailers == [("x-status", "done")], (
+        f"trailers: the client got {response.trailers}"
+    )
     _assert_frames_sane(pair)
 
 
@@ -279,13 +299,19 @@ def streamed_response(factory: Factory) -> None:
     server.send_headers(sid, 200, [("content-type", "text/plain")])
     pair.run()
     response = pair.responses[sid]
-    assert response.status == 200 and not response.ended and not response.body
+    assert response.status == 200 and not response.ended and not response.body, (
+        f"after send_headers alone: expected status 200, no body, stream open; got {response}"
+    )
     server.send_data(sid, b"first ")
     pair.run()
-    assert bytes(response.body) == b"first " and not response.ended
+    assert bytes(response.body) == b"first " and not response.ended, (
+        f"after send_data(b'first '): expected that body, stream open; got {response}"
+    )
     server.send_data(sid, b"second", end_stream=True)
     pair.run()
-    assert bytes(response.body) == b"first second" and response.ended
+    assert bytes(response.body) == b"first second" and response.ended, (
+        f"after send_data(b'second', end_stream=True): got {response}"
+    )
     _assert_frames_sane(pair)
 
 
@@ -302,7 +328,7 @@ def _assert_goaway(protocol: Any, error_code: ErrorCodes | None = None) -> None:
 
 def _assert_terminated(events: list, protocol: Any) -> None:
     assert len(events) == 1 and isinstance(events[0], ConnectionTerminatedEvent), events
-    assert events[0].by_peer is False
+    assert events[0].by_peer is False, "the server ended this connection, not the peer"
     assert protocol.receive(b"more bytes") == [], "receive after termination must return []"
 
 
@@ -340,7 +366,7 @@ def client_goaway(factory: Factory) -> None:
     pair.run()
     (event,) = pair.server_events
     assert isinstance(event, ConnectionTerminatedEvent) and event.by_peer, event
-    assert event.error_code == ErrorCodes.NO_ERROR
+    assert event.error_code == ErrorCodes.NO_ERROR, f"the client's GOAWAY said NO_ERROR: {event}"
 
 
 @check("errors", "a body over max_body_size gets 413 and a reset; the connection lives on")
@@ -353,4 +379,6 @@ def body_over_limit(factory: Factory) -> None:
     pair.app = lambda s: (200, [], b"ok")
     other = pair.request("GET", "/")
     pair.run()
-    assert bytes(pair.responses[other].body) == b"ok"
+    assert bytes(pair.responses[other].body) == b"ok", (
+        "a request after the 413 failed: is the connection still usable?"
+    )

@@ -1,6 +1,6 @@
 """TLS for HTTP/2: a self-signed certificate and an `ssl.SSLContext` that offers ``h2``.
 
-Not built in a notebook yet: notebook 07 (asyncio server) uses it for TLS with ALPN.
+Not built in a notebook: notebook 07 (asyncio server) uses it for TLS with ALPN.
 
 Browsers speak HTTP/2 only over TLS, and they pick it during the TLS
 handshake with ALPN (RFC 7301): the client lists the protocols it knows, the

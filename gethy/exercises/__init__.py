@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gethy.checkrun import exception_name
+
 
 class CheckFailed(AssertionError):
     """An exercise check failed; the message says what was tried, expected and got."""
@@ -40,7 +42,7 @@ def attempt(what: str, action: Callable[[], Any]) -> Any:
     except NotImplementedError:
         raise CheckFailed(f"{what}: not written yet (it raised NotImplementedError)") from None
     except Exception as exc:  # any error of the learner's code is the finding
-        raise CheckFailed(f"{what}: raised {type(exc).__name__}: {exc}") from exc
+        raise CheckFailed(f"{what}: raised {exception_name(exc)}: {exc}") from exc
 
 
 def passed(exercise: str) -> None:
