@@ -9,7 +9,9 @@ one ``hidden_*``) on the learner's class.
   outbound buffer: most urgent first, incremental round robin, non-incremental
   one at a time in stream order (§10).
 * Exercise 6.3, ``_prioritize`` and ``_forget``: the two plugged into the
-  learner's protocol, which must still pass gethy's "send" checks.
+  learner's protocol, which must still pass gethy's "send" checks. The check runs
+  it with gethy's `PriorityOutbound` in place of the learner's Exercise 6.2
+  buffer, so that one mistake costs one exercise.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import Any
 
 from gethy.checks import pattern, run_checks
 from gethy.exercises import CheckFailed, attempt, expect
-from gethy.outbound import Pending
+from gethy.outbound import Outbound, Pending
 from gethy.pair import InMemoryPair
 from gethy.priority import Priority
+from gethy.scheduler import PriorityOutbound
 
 P = Priority
 
@@ -133,6 +136,27 @@ def hidden_turn_order(cls: type) -> None:
 # ----------------------------------------------------------------- Exercise 6.3
 
 
+class _ReferenceBuffer(PriorityOutbound):
+    """gethy's scheduler with the notebook's bookkeeping: `drop` keeps the priority.
+
+    In the notebook, forgetting a stream's priority is the protocol's `_forget`
+    (Exercise 6.3), not the buffer's, so this buffer leaves it to the protocol.
+    """
+
+    def drop(self, stream_id: int) -> None:
+        Outbound.drop(self, stream_id)
+
+
+def _with_reference_buffer(cls: type) -> type:
+    """The learner's protocol class, its outbound buffer replaced by gethy's scheduler."""
+
+    def __init__(self: Any) -> None:
+        cls.__init__(self)
+        self.outbound = _ReferenceBuffer(self.http2_connection)
+
+    return type(cls.__name__, (cls,), {"__init__": __init__})
+
+
 def _data_order(cls: type, requests: list[tuple[str, int, str | None]]) -> tuple[Any, list[int]]:
     sizes = {path: size for path, size, _ in requests}
     pair = InMemoryPair(cls(), app=lambda request: (200, [], pattern(sizes[request.path])))
@@ -144,6 +168,7 @@ def _data_order(cls: type, requests: list[tuple[str, int, str | None]]) -> tuple
 
 def check_plugged(cls: type) -> Any:
     """Exercise 6.3, visible: priorities honoured end to end; the send checks still pass."""
+    cls = _with_reference_buffer(cls)
     requests = [("/update", 200_000, "u=7"), ("/style.css", 40_000, "u=0")]
     _, order = _data_order(cls, requests)
     what = f"{requests} (path, body size, priority field), requested at once: DATA frames by stream"
@@ -163,6 +188,7 @@ def check_plugged(cls: type) -> Any:
 
 def hidden_plugged(cls: type) -> None:
     """Exercise 6.3, hidden: no priority kept for streams that are gone."""
+    cls = _with_reference_buffer(cls)
     requests = [(f"/{n}", 20_000, f"u={n % 8}") for n in range(12)]
     pair, _ = _data_order(cls, requests)
     left = dict(pair.server.outbound.priorities)
