@@ -13,7 +13,11 @@ The public API, in one breath::
 Helpers for the course: `gethy.frames` (decode raw frames), `gethy.pair`
 (client and server in memory), `gethy.recorder` (frames and windows over time),
 `gethy.checks` (behaviour checks for any HTTP2Protocol-like class), `gethy.link`
-(client and server on a simulated link, a virtual clock apart).
+(client and server on a simulated link, a virtual clock apart), `gethy.timeline`
+(streams as lanes: which stream's frames left when).
+
+A request's ``priority`` field (RFC 9218) is honoured: `gethy.priority` parses
+it, `gethy.scheduler` sends the most urgent responses first.
 """
 
 from gethy.core import CoreProtocol

@@ -1,8 +1,9 @@
 """`CoreProtocol`: the server side of HTTP/2 that notebooks 03 and 04 build.
 
-Built in notebooks 03 (receive) and 04 (send). This is the learner's class,
-finished: the same names, the same steps. `gethy.HTTP2Protocol` subclasses it
-and adds the hardening a real server needs (limits, bad input, graceful close).
+Built in notebooks 03 (receive) and 04 (send); priorities in 06 (multiplexing).
+This is the learner's class, finished: the same names, the same steps.
+`gethy.HTTP2Protocol` subclasses it and adds the hardening a real server needs
+(limits, bad input, graceful close).
 
 "Sans-IO": the class never touches a socket. Bytes go in with `receive`, which
 returns events for the application; answers go in with `send` (or
@@ -18,6 +19,8 @@ h2 leaves to its user, and what the original gethy articles missed:
   included (§6.1), so request bodies of any size arrive (§6.9);
 * response bodies sent as the client's windows allow, fairly across streams
   (§5.2, §6.9), through the outbound buffer (`gethy.outbound`);
+* response data scheduled by the priority each request asked for (RFC 9218,
+  `gethy.scheduler`: notebook 06), round robin when it asked for none;
 * one record per stream (`StreamState`) with an explicit `Phase`, and one
   place that forgets a stream (`_forget`), on reset or once its response left.
 
@@ -38,7 +41,9 @@ from h2.exceptions import ProtocolError
 
 from gethy.errors import SendError
 from gethy.events import H2Event, RequestEvent, StreamResetEvent
-from gethy.outbound import Flushed, Outbound
+from gethy.outbound import Flushed
+from gethy.priority import request_priority
+from gethy.scheduler import PriorityOutbound
 from gethy.stream import Headers, Stream
 
 Fields = Iterable[tuple[str, str]]
@@ -104,7 +109,7 @@ class CoreProtocol:
         self.http2_connection = self._new_connection()
         self.http2_connection.initiate_connection()  # the server preface: SETTINGS first (§3.4)
         self.streams: dict[int, StreamState] = {}
-        self.outbound = Outbound(self.http2_connection)
+        self.outbound = PriorityOutbound(self.http2_connection)
 
     def _new_connection(self) -> H2Connection:
         """The h2 connection underneath: server side, header fields as text."""
@@ -154,7 +159,14 @@ class CoreProtocol:
     def _request_headers_received(self, event: h2.events.RequestReceived) -> list[H2Event]:
         stream = StreamState(event.stream_id, self._fields(event.headers))
         self.streams[event.stream_id] = stream
+        self._prioritize(stream)
         return self._stream_ended(stream) if event.stream_ended else []
+
+    def _prioritize(self, stream: StreamState) -> None:
+        """Schedule the stream's response by the priority its request asked for (RFC 9218 §5)."""
+        priority = request_priority(stream.headers)  # None if it asked for none
+        if priority is not None:
+            self.outbound.prioritize(stream.stream_id, priority)
 
     def _data_received(self, event: h2.events.DataReceived) -> list[H2Event]:
         # Hand the window back at once, padding included (§6.1): the body is kept here.

@@ -162,23 +162,42 @@ class Outbound:
         return True
 
     def flush(self) -> Flushed:
-        """Move queued data into h2, as far as the windows allow, one frame per turn."""
+        """Move queued data into h2, as far as the windows allow, one frame per turn.
+
+        Round after round: `turn_order` says which streams take a turn, each
+        sends at most one frame; a stream that could not send sits out the
+        rest of this flush (its window stays shut until the next `receive`).
+        """
         frames = 0
         finished = []
         conn, queues = self.conn, self.queues
         handed_before = self.handed_over
-        progress = True
-        while progress:
-            progress = False
-            for stream_id in list(queues):  # a copy: send_one reorders the dict
-                if queues[stream_id].size and conn.outbound_flow_control_window <= 0:
-                    continue  # the connection window is shut: only ends and trailers can go
-                if self.send_one(stream_id):
-                    progress = True
+        blocked: set[int] = set()
+        while queues and (order := self.turn_order(blocked)):
+            for stream_id in order:
+                if stream_id not in queues:
+                    blocked.add(stream_id)  # it left in this round (dropped, closed)
+                elif queues[stream_id].size and conn.outbound_flow_control_window <= 0:
+                    blocked.add(stream_id)  # the connection window is shut: ends may still go
+                elif self.send_one(stream_id):
                     frames += 1
                     if stream_id not in queues:
                         finished.append(stream_id)
+                else:
+                    blocked.add(stream_id)
         return Flushed(frames, self.handed_over - handed_before, tuple(finished))
+
+    def prioritize(self, stream_id: int, priority: object) -> None:
+        """Round robin gives every stream the same turns: a priority changes nothing here."""
+
+    def turn_order(self, blocked: set[int]) -> list[int]:
+        """The streams that take a turn in the next round of `flush`, in order.
+
+        Round robin: every waiting stream that is not `blocked`, in line order
+        (`send_one` sends a served stream to the back). `gethy.scheduler`
+        overrides this to honour RFC 9218 priorities.
+        """
+        return [stream_id for stream_id in self.queues if stream_id not in blocked]
 
     def collected(self) -> None:
         """h2's bytes were collected (`data_to_send`): pushes may go at once again."""
@@ -196,3 +215,7 @@ class Outbound:
     def drop(self, stream_id: int) -> None:
         """Forget a stream's queued output (it was reset: never send it now)."""
         self.queues.pop(stream_id, None)
+
+    def clear(self) -> None:
+        """Forget everything queued (the connection is over)."""
+        self.queues.clear()

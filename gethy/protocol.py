@@ -262,7 +262,7 @@ class HTTP2Protocol(Inspection, CoreProtocol):
         self._reset_when_sent.clear()
         for stream_id in list(self.streams):
             self._forget(stream_id)
-        self.outbound.queues.clear()
+        self.outbound.clear()
 
     def _reset_if_open(self, stream_id: int, error_code: ErrorCodes) -> None:
         if answers.h2_stream_open(self.http2_connection, stream_id):

@@ -34,6 +34,7 @@ CHAPTERS = [
     "03-receive",
     "04-send",
     "05-flow-control-lab",
+    "06-multiplexing",
     "07-asyncio-server",
     "08-errors-and-attacks",
     "09-testing-sans-io",
@@ -134,6 +135,29 @@ BUGS = {
                 ('">HBBBII"', '">HBBBIi"'),  # the increment packed as a signed number
             ],
         ),
+    ),
+    "last-duplicate-ignored": (
+        "06-multiplexing",
+        "ex6_1_request_priority_check",
+        (
+            "ex6_1_request_priority",
+            [
+                (
+                    'members[key] = value if equals else "?1"',
+                    'members.setdefault(key, value if equals else "?1")',
+                )
+            ],
+        ),
+    ),
+    "least-urgent-first": (
+        "06-multiplexing",
+        "ex6_2_turn_order_check",  # only: 6.3's check runs on gethy's PriorityOutbound
+        ("ex6_2_turn_order", [("best = min(", "best = max(")]),
+    ),
+    "priorities-never-forgotten": (
+        "06-multiplexing",
+        "ex6_3_plugged_check",
+        ("ex6_3_plugged", [("        self.outbound.priorities.pop(stream_id, None)\n", "")]),
     ),
     "no-server-preface": (
         "03-receive",
@@ -253,7 +277,7 @@ def test_correct_scores_full_marks_and_blank_scores_zero(course: Path) -> None:
         score, max_score = grades["correct", chapter]
         assert max_score > 0 and score == max_score, chapter
         assert grades["blank", chapter] == (0.0, max_score), chapter
-    assert sum(grades["correct", c][0] for c in CHAPTERS) == 86  # TEACHING.md's table
+    assert sum(grades["correct", c][0] for c in CHAPTERS) == 96  # TEACHING.md's table
 
 
 def failing_cells(notebook: nbformat.NotebookNode) -> dict[int, list[str]]:
