@@ -24,9 +24,10 @@ from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-# Every chapter with exercises. The typical bugs of 07 and 09 are graded in their own fast
-# tests (tests/test_ch07_checks.py, tests/test_ch09_mutation.py); here they are released,
-# collected and autograded with the others, correct and blank.
+# Every chapter with exercises. The typical bugs of 05, 07, 08, 09 and 10 are graded in their
+# own fast tests (test_exercises_ch05.py, test_ch07_checks.py, test_ch08_attacks.py,
+# test_ch09_mutation.py, test_ch10_checks.py); here they are released, collected and
+# autograded with the others, correct and blank.
 CHAPTERS = [
     "00-start-here",
     "01-frames-by-hand",
@@ -38,6 +39,7 @@ CHAPTERS = [
     "07-asyncio-server",
     "08-errors-and-attacks",
     "09-testing-sans-io",
+    "10-capstone",
 ]
 COURSE_ID = "gethy"
 CONFIG = f'c = get_config()\nc.CourseDirectory.course_id = "{COURSE_ID}"\n'
@@ -277,7 +279,7 @@ def test_correct_scores_full_marks_and_blank_scores_zero(course: Path) -> None:
         score, max_score = grades["correct", chapter]
         assert max_score > 0 and score == max_score, chapter
         assert grades["blank", chapter] == (0.0, max_score), chapter
-    assert sum(grades["correct", c][0] for c in CHAPTERS) == 96  # TEACHING.md's table
+    assert sum(grades["correct", c][0] for c in CHAPTERS) == 107  # TEACHING.md's table
 
 
 def failing_cells(notebook: nbformat.NotebookNode) -> dict[int, list[str]]:
