@@ -119,8 +119,31 @@ def test_a_test_that_only_looks_at_the_class_name_is_refused_by_the_hidden_check
         assert protocol_class.__name__ == "CoreProtocol"
 
     assert ch09.grade_tests(by_name, [AcknowledgesUnpadded]).full_marks
-    with pytest.raises(CheckFailed, match="another name"):
+    with pytest.raises(CheckFailed, match="name, module or method names"):
         ch09.hidden_upload_test(by_name)
+
+
+def test_tests_that_tell_the_bugs_by_module_method_or_name_are_refused_too():
+    """Each scores full marks on the visible check, by looking at the class, not its work."""
+
+    def by_module(protocol_class) -> None:
+        assert protocol_class.__module__ != "gethy.mutants"
+
+    def by_method(protocol_class) -> None:
+        assert protocol_class.receive.__qualname__ == "CoreProtocol.receive"
+
+    def by_bug_name(factory) -> None:
+        assert "Unpadded" not in factory.__name__
+
+    for test_fn, hidden in [
+        (by_module, ch09.hidden_upload_test),
+        (by_method, ch09.hidden_split_property),
+    ]:
+        with pytest.raises(CheckFailed, match="name, module or method names"):
+            hidden(test_fn)
+    assert ch09.grade_tests(by_bug_name, [AcknowledgesUnpadded]).full_marks
+    with pytest.raises(CheckFailed, match="named AcknowledgesUnpadded"):
+        ch09._still_passes("9.3", by_bug_name, [AcknowledgesUnpadded])
 
 
 def test_grading_restores_the_hypothesis_profile():

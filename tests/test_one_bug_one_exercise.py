@@ -1,4 +1,4 @@
-"""One typical bug costs one exercise: notebooks 04 and 06 run in-process, one bug at a time.
+"""One typical bug costs one exercise: notebooks 04, 05 and 06 run in-process, one bug at a time.
 
 nbgrader grades the typical bugs of TEACHING.md's table that the issues name
 (test_grading.py). The others, each a mistake a learner makes in one piece of
@@ -75,6 +75,24 @@ BUGS = {
                 (
                     "self.outbound.push(stream_id, end_stream=True, trailers=list(trailers))",
                     "self.http2_connection.send_headers(stream_id, trailers, end_stream=True)",
+                )
+            ],
+        ),
+    ),
+    "window-grown-by-the-new-size": (
+        "05-flow-control-lab",
+        "ex5_4_bdp_policy_check",
+        ("ex5_4_bdp_policy", [("WindowUpdate(sid, grow)", "WindowUpdate(sid, new_window)")]),
+    ),
+    "priority-none-passed-on": (
+        "06-multiplexing",
+        "ex6_3_plugged_check",
+        (
+            "ex6_3_plugged",
+            [
+                (
+                    "        if priority is not None:\n            self.outbound.prioritize(",
+                    "        if True:\n            self.outbound.prioritize(",
                 )
             ],
         ),

@@ -245,10 +245,22 @@ def _graded_bdp_policy(cls: type, link: Link, size: int) -> str:
         f"(BDP {link.bdp:,.0f} bytes): window {policy.initial_window:,} bytes after "
         f"{result.pings} PINGs, {result.throughput / MB:.3f} MB/s ({share:.0%} of the link)"
     )
+    largest = max((size for _, _, size in result.simulation.windows), default=0)
+    if largest > policy.initial_window:
+        raise CheckFailed(
+            f"{report}; but a receive window reached {largest:,} bytes, more than the "
+            "initial_window you announced: a WINDOW_UPDATE adds its increment (§6.9), so "
+            "grow a window by the difference between the new size and the old one"
+        )
     if policy.initial_window < link.bdp or share < BDP_TARGET:
+        hint = (
+            " (did ping_acked set self.initial_window to the new size?)"
+            if policy.initial_window < link.bdp
+            else " (every stream's window must grow too, not only the connection's)"
+        )
         raise CheckFailed(
             f"{report}; expected a window of at least the BDP and at least "
-            f"{BDP_TARGET:.0%} of the link"
+            f"{BDP_TARGET:.0%} of the link{hint}"
         )
     return report
 

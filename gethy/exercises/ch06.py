@@ -146,6 +146,16 @@ class _ReferenceBuffer(PriorityOutbound):
     def drop(self, stream_id: int) -> None:
         Outbound.drop(self, stream_id)
 
+    def prioritize(self, stream_id: int, priority: Priority | None) -> None:
+        """The notebook's `MyPriorityOutbound.prioritize` takes a `Priority`, never None."""
+        if not isinstance(priority, Priority):
+            raise CheckFailed(
+                f"_prioritize gave stream {stream_id} the priority {priority!r}: a request "
+                "without a priority field (request_priority returns None) keeps the default, "
+                "so only call prioritize with a Priority"
+            )
+        super().prioritize(stream_id, priority)
+
 
 def _with_reference_buffer(cls: type) -> type:
     """The learner's protocol class, its outbound buffer replaced by gethy's scheduler."""
@@ -180,6 +190,9 @@ def check_plugged(cls: type) -> Any:
     requests = [("/a", 40_000, "u=2"), ("/b", 40_000, "u=2"), ("/c", 40_000, "u=2")]
     _, order = _data_order(cls, requests)
     expect(f"{requests}: DATA frames by stream", [1, 1, 1, 3, 3, 3, 5, 5, 5], order)
+    requests = [("/plain", 20_000, None), ("/urgent", 20_000, "u=0")]  # curl sends no field
+    _, order = _data_order(cls, requests)
+    expect(f"{requests} (the first without a priority field): DATA frames by stream", 3, order[1])
     report = run_checks(cls, parts=["send"])
     if not report.passed:
         raise CheckFailed(f"{cls.__name__} no longer passes gethy's send checks:\n{report}")

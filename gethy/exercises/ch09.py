@@ -171,14 +171,43 @@ def _require_full_marks(exercise: str, grade: Grade) -> None:
     passed(exercise)
 
 
-def _still_passes(exercise: str, test_fn: TestFunction) -> None:
-    """The test passes on a correct class with another name (it tests behaviour, not names)."""
-    verdict = run_test(test_fn, YourProtocol)
-    if verdict.caught:
-        raise CheckFailed(
-            f"Exercise {exercise}: your test fails on YourProtocol, a correct class that only"
-            f" has another name ({verdict.failure}). Test what the class does, not what it is."
-        )
+def look_alike(mutant: type) -> type:
+    """A correct class that looks like `mutant`: same name, module and overridden methods.
+
+    Each method the mutant overrides is overridden here too, by one that calls
+    `CoreProtocol`'s: a test that tells the classes apart by name, module or
+    method names fails on this one, which is correct.
+    """
+
+    def passthrough(name: str) -> Callable:
+        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return getattr(CoreProtocol, name)(self, *args, **kwargs)
+
+        method.__name__, method.__qualname__ = name, f"{mutant.__qualname__}.{name}"
+        method.__module__ = mutant.__module__
+        return method
+
+    names = [n for n, v in vars(mutant).items() if callable(v) and n != "__init_subclass__"]
+    cls = type(mutant.__name__, (CoreProtocol,), {n: passthrough(n) for n in names})
+    cls.__qualname__, cls.__module__, cls.__doc__ = (
+        mutant.__qualname__,
+        mutant.__module__,
+        mutant.__doc__,
+    )
+    return cls
+
+
+def _still_passes(exercise: str, test_fn: TestFunction, mutants: list[type]) -> None:
+    """The test passes on correct classes that only look different, or look like the bugs."""
+    for correct in [YourProtocol, *(look_alike(m) for m in mutants)]:
+        verdict = run_test(test_fn, correct)
+        if verdict.caught:
+            raise CheckFailed(
+                f"Exercise {exercise}: your test fails on a correct class named"
+                f" {correct.__name__} ({verdict.failure}). It has the name, module or method"
+                " names of another class, but correct code: test what the class does, not what"
+                " it is called."
+            )
 
 
 # ------------------------------------------------------------------ Exercise 9.1
@@ -191,7 +220,7 @@ def check_upload_test(test_fn: TestFunction) -> None:
 
 
 def hidden_upload_test(test_fn: TestFunction) -> None:
-    _still_passes("9.1", test_fn)
+    _still_passes("9.1", test_fn, [NeverAcknowledges, DropsTrailers])
 
 
 # ------------------------------------------------------------------ Exercise 9.2
@@ -203,7 +232,7 @@ def check_split_property(test_fn: TestFunction) -> None:
 
 
 def hidden_split_property(test_fn: TestFunction) -> None:
-    _still_passes("9.2", test_fn)
+    _still_passes("9.2", test_fn, [ReturnsFirstEvent])
 
 
 # ------------------------------------------------------------------ Exercise 9.3
@@ -227,4 +256,4 @@ def check_added_check(name: str) -> None:
 
 
 def hidden_added_check(name: str) -> None:
-    _still_passes("9.3", _registered(name))
+    _still_passes("9.3", _registered(name), [AcknowledgesUnpadded])
