@@ -43,10 +43,11 @@ __all__ = [
 
 #: Streams at a time, over one connection.
 CONCURRENCIES = (1, 10, 100)
-#: Requests per h2load run, by streams at a time: enough for a rate within 10-20%,
-#: few enough for a notebook. A count (-n), not a duration (-D): at the end of a
-#: duration h2load sends GOAWAY with streams still open, and a streamed answer
-#: would then fail in h2 (no frame may follow the peer's GOAWAY in h2's model).
+#: Requests per h2load run, by streams at a time: few enough for a notebook (runs of
+#: 40-150 ms), so a rate varies by 20% or more between runs; the notebook says so.
+#: A count (-n), not a duration (-D): at the end of a duration h2load sends GOAWAY
+#: with streams still open, and a streamed answer would then fail in h2 (no frame
+#: may follow the peer's GOAWAY in h2's model).
 REQUESTS = {1: 200, 10: 600, 100: 1000}
 #: The committed figures, for machines without h2load or hypercorn.
 COMMITTED = Path(__file__).parent / "data" / "capstone-figures.json"

@@ -32,6 +32,10 @@ is not public API, so each one is small and has a test that fails without it.
 9. Our HPACK encoder's table stays at most `ENCODER_TABLE_CAP` bytes, whatever
    SETTINGS_HEADER_TABLE_SIZE the client allows: the encoder may choose any
    size up to it (RFC 7541 §4.2), and a huge table makes every search slow.
+10. A header block still arriving in CONTINUATION frames (§6.10) is kept up to
+   `MAX_HEADER_BLOCK` bytes, then the connection ends with GOAWAY
+   ENHANCE_YOUR_CALM (the CONTINUATION flood, CVE-2024-27316). h2 counts
+   frames (64), so with 16 KiB frames one block could hold 1 MiB.
 
 And one guard that needs h2's innards: with a `gethy.floods.FloodGuard`
 attached, every frame is counted before h2 handles it, and so is every
@@ -56,14 +60,18 @@ from h2.stream import StreamClosedBy
 from h2.utilities import SizeLimitDict
 from hpack import Decoder
 from hpack.exceptions import HPACKError, OversizedHeaderListError
-from hyperframe.frame import GoAwayFrame, HeadersFrame, RstStreamFrame
+from hyperframe.frame import ContinuationFrame, GoAwayFrame, HeadersFrame, RstStreamFrame
 
-from gethy.floods import COUNTED_FRAMES, FloodGuard
+from gethy.floods import COUNTED_FRAMES, FloodError, FloodGuard
 from gethy.frames import FIXED_LENGTHS, FRAME_TYPE_CODES
 
 SETTINGS = FRAME_TYPE_CODES["SETTINGS"]
 #: The largest HPACK table our encoder keeps (fix 9): RFC 7541's default size.
 ENCODER_TABLE_CAP = 4096
+#: The most bytes of one header block kept while it arrives (fix 10): twice the
+#: SETTINGS_MAX_HEADER_LIST_SIZE we announce (64 KiB of decoded fields). A block of
+#: literals is about as long as its fields, so an honest client stays well below it.
+MAX_HEADER_BLOCK = 2 * 65_536
 
 
 class HeaderCheckedFrameBuffer(FrameBuffer):
@@ -83,6 +91,15 @@ class HeaderCheckedFrameBuffer(FrameBuffer):
             if wrong:
                 raise FrameDataMissingError(f"frame type {kind:#x} with length {length}")
         return super().__next__()
+
+    def _update_header_buffer(self, f):  # type: ignore[no-untyped-def]
+        if self._headers_buffer and isinstance(f, ContinuationFrame):  # fix 10
+            held = len(f.data) + sum(len(part.data) for part in self._headers_buffer)
+            if held > MAX_HEADER_BLOCK:
+                raise FloodError(
+                    f"a header block over {MAX_HEADER_BLOCK:,} bytes (CONTINUATION flood)"
+                )
+        return super()._update_header_buffer(f)
 
 
 class CompressionErrorDecoder(Decoder):

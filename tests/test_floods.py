@@ -217,3 +217,28 @@ def test_one_byte_data_frames_cost_about_one_byte_each():
 def test_the_preface_alone_is_not_a_flood():
     protocol = HTTP2Protocol(clock=Clock())
     assert protocol.receive(CONNECTION_PREFACE + EMPTY_SETTINGS) == []
+
+
+def test_a_continuation_flood_is_cut_at_128_kib_with_enhance_your_calm():
+    """h2 counts CONTINUATION frames (64: 1 MiB of 16 KiB frames); gethy counts bytes too."""
+    from gethy.attacklab import continuation_flood, run_attack
+    from gethy.strict_h2 import MAX_HEADER_BLOCK
+
+    run = run_attack(HTTP2Protocol(clock=lambda: 0.0), continuation_flood(150))
+    assert run.ended == "GOAWAY ENHANCE_YOUR_CALM"
+    assert max(point.held for point in run.checkpoints) <= MAX_HEADER_BLOCK
+
+
+def test_a_large_honest_header_block_in_continuations_still_arrives():
+    import h2.config
+    import h2.connection
+
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    client.initiate_connection()
+    client.max_outbound_frame_size = 16_384
+    filler = [(f"x-filler-{i}", "v" * 1_000) for i in range(50)]  # about 51 kB of fields
+    get = [(":method", "GET"), (":path", "/"), (":scheme", "http"), (":authority", "a")]
+    client.send_headers(1, [*get, *filler], end_stream=True)
+    server = HTTP2Protocol()
+    events = server.receive(client.data_to_send())
+    assert [type(event) for event in events] == [RequestEvent]
