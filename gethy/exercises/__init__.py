@@ -13,6 +13,7 @@ student copy does not show them, the autograder runs them.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -39,8 +40,11 @@ def attempt(what: str, action: Callable[[], Any]) -> Any:
         return action()
     except CheckFailed:
         raise
-    except NotImplementedError:
-        raise CheckFailed(f"{what}: not written yet (it raised NotImplementedError)") from None
+    except NotImplementedError as exc:
+        method = traceback.extract_tb(exc.__traceback__)[-1].name
+        raise CheckFailed(
+            f"{what}: not written yet ({method} raised NotImplementedError)"
+        ) from None
     except Exception as exc:  # any error of the learner's code is the finding
         raise CheckFailed(f"{what}: raised {exception_name(exc)}: {exc}") from exc
 
