@@ -148,9 +148,13 @@ class CoreProtocol:
         raising h2's ProtocolError. (`HTTP2Protocol` lets the open streams finish.)
         """
         if isinstance(event, h2.events.ConnectionTerminated):
-            for stream_id in list(self.streams):
-                self._forget(stream_id)
+            self._forget_all()
         return []
+
+    def _forget_all(self) -> None:
+        """Forget every stream: the connection will carry no more of their frames."""
+        for stream_id in list(self.streams):
+            self._forget(stream_id)
 
     def _fields(self, fields: Iterable[tuple[str, str]]) -> Headers:
         """Header fields as h2 gave them, frozen."""

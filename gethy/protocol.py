@@ -260,8 +260,7 @@ class HTTP2Protocol(Inspection, CoreProtocol):
     def _end_everything(self) -> None:
         self._terminated = True
         self._reset_when_sent.clear()
-        for stream_id in list(self.streams):
-            self._forget(stream_id)
+        self._forget_all()
         self.outbound.clear()
 
     def _reset_if_open(self, stream_id: int, error_code: ErrorCodes) -> None:

@@ -15,27 +15,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from h2.config import H2Configuration
-from h2.connection import H2Connection
 from h2.settings import SettingCodes
 
 from gethy.checks import pattern
 from gethy.events import RequestEvent
+from gethy.exercises.h2wire import new_client, request_headers
 from gethy.pair import InMemoryPair
 from gethy.protocol import HTTP2Protocol
 from gethy.recorder import Recorder
 
 Windows = dict[str, list[int]]
-
-
-def _client() -> H2Connection:
-    client = H2Connection(H2Configuration(client_side=True, header_encoding="utf-8"))
-    client.initiate_connection()
-    return client
-
-
-def _post(path: str) -> list[tuple[str, str]]:
-    return [(":method", "POST"), (":path", path), (":scheme", "http"), (":authority", "localhost")]
 
 
 def trickle_upload(protocol: Any, sizes: list[int], max_steps: int = 40) -> tuple[Windows, int]:
@@ -46,11 +35,11 @@ def trickle_upload(protocol: Any, sizes: list[int], max_steps: int = 40) -> tupl
     Stops when every body is sent, or when the client may send nothing more.
     The streams take turns, one frame each, so both windows move.
     """
-    client = _client()
+    client = new_client()
     bodies = {}
     for size in sizes:
         stream_id = client.get_next_available_stream_id()
-        client.send_headers(stream_id, _post("/upload"))
+        client.send_headers(stream_id, request_headers("POST", "/upload"))
         bodies[stream_id] = pattern(size)
     streams = list(bodies)
     conn = protocol.http2_connection

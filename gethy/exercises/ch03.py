@@ -12,24 +12,11 @@ from gethy.checkrun import CheckReport, run_checks
 from gethy.checks import pattern
 from gethy.events import RequestEvent
 from gethy.exercises import CheckFailed, attempt, expect, passed
+from gethy.exercises.h2wire import new_client, request_headers
 from gethy.pair import InMemoryPair
 
 LIMIT = 10_000
 HALF_WINDOW = 65_535 // 2  # h2 holds back less than this before it sends WINDOW_UPDATE
-
-
-def _client() -> H2Connection:
-    client = H2Connection(H2Configuration(client_side=True, header_encoding="utf-8"))
-    client.initiate_connection()
-    return client
-
-
-def _request(method: str, path: str) -> list[tuple[str, str]]:
-    return [(":method", method), (":path", path), (":scheme", "http"), (":authority", "localhost")]
-
-
-def _post(path: str) -> list[tuple[str, str]]:
-    return _request("POST", path)
 
 
 def _requests(events: list) -> list:
@@ -49,12 +36,12 @@ def _count(data_bytes_per_stream: Callable, sent: str, events: list, expected: d
 
 def check_data_bytes_per_stream(data_bytes_per_stream: Callable) -> None:
     """Exercise 3.1: body bytes per stream, counted from h2's DataReceived events."""
-    client = _client()
-    client.send_headers(1, _post("/a"))
+    client = new_client()
+    client.send_headers(1, request_headers("POST", "/a"))
     client.send_data(1, b"x" * 100, pad_length=20)  # 100 body bytes + 21 of padding
-    client.send_headers(3, _post("/b"))
+    client.send_headers(3, request_headers("POST", "/b"))
     client.send_data(3, b"y" * 7, end_stream=True)
-    client.send_headers(5, _request("GET", "/c"), end_stream=True)
+    client.send_headers(5, request_headers("GET", "/c"), end_stream=True)
     client.send_data(1, b"z" * 5, end_stream=True)
     sent = (
         "stream 1: 100 + 5 body bytes (the first DATA frame padded with 20 bytes), "
@@ -67,8 +54,8 @@ def check_data_bytes_per_stream(data_bytes_per_stream: Callable) -> None:
 
 def hidden_data_bytes_per_stream(data_bytes_per_stream: Callable) -> None:
     # A stream whose only DATA frame is empty (it carries just END_STREAM) did send DATA: 0.
-    client = _client()
-    client.send_headers(1, _post("/empty"))
+    client = new_client()
+    client.send_headers(1, request_headers("POST", "/empty"))
     client.send_data(1, b"", end_stream=True)
     sent = "one empty DATA frame on stream 1"
     _count(data_bytes_per_stream, sent, _data_events(client), {1: 0})
@@ -86,8 +73,8 @@ def check_my_receive(protocol_class: type) -> CheckReport:
 def hidden_my_receive(protocol_class: type) -> None:
     # Padding is charged too (§6.1): acknowledge flow_controlled_length, not len(event.data).
     # 200 DATA frames of 1 body byte padded with 255 bytes: 51,400 flow-controlled bytes.
-    server, client = protocol_class(), _client()
-    client.send_headers(1, _post("/padded"))
+    server, client = protocol_class(), new_client()
+    client.send_headers(1, request_headers("POST", "/padded"))
     for i in range(200):
         client.send_data(1, b"x", pad_length=255, end_stream=i == 199)
     sent = "200 DATA frames of 1 body byte, each padded with 255 bytes"
@@ -153,8 +140,8 @@ def check_limited_protocol(protocol_class: type) -> None:
 def hidden_limited_protocol(protocol_class: type) -> None:
     # Padding is not body (§6.1): 10,000 body bytes in two DATA frames padded with 200 bytes
     # each (10,402 flow-controlled bytes) are within a 10,000-byte limit.
-    server, client = protocol_class(max_body_size=LIMIT), _client()
-    client.send_headers(1, _post("/padded"))
+    server, client = protocol_class(max_body_size=LIMIT), new_client()
+    client.send_headers(1, request_headers("POST", "/padded"))
     client.send_data(1, pattern(6_000), pad_length=200)
     client.send_data(1, pattern(4_000, 1), pad_length=200, end_stream=True)
     sent = "10,000 body bytes in two DATA frames padded with 200 bytes each, limit 10,000"
@@ -164,11 +151,3 @@ def hidden_limited_protocol(protocol_class: type) -> None:
         [LIMIT],
         [len(e.stream.body) for e in _requests(events)],
     )
-
-
-def receive_checks(protocol_factory: object) -> CheckReport:
-    """The chapter's closing check: gethy's "receive" checks on the learner's final class."""
-    report = run_checks(protocol_factory, parts=["receive"])
-    if not report.passed:
-        raise CheckFailed(f"your class fails gethy's receive checks:\n{report}")
-    return report

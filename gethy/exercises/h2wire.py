@@ -1,8 +1,9 @@
 """A real h2 server connection and its client, wired by hand, for the exercise checks.
 
-Not built in a notebook: checks of notebook 04 (and later ones) drive a
-learner's outbound buffer against a real `H2Connection`, so windows, frame
-sizes and refusals are h2's own, not a model of them.
+Not built in a notebook, though `new_client` and `request_headers` are the
+helpers of notebook 03 by the same names: checks of notebooks 03 and 04 (and
+gethy's scenarios) drive the learner's code with a real `H2Connection`, so
+windows, frame sizes and refusals are h2's own, not a model of them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,20 @@ from h2.connection import H2Connection
 
 from gethy.frames import decode_frames
 
-GET = [(":method", "GET"), (":path", "/"), (":scheme", "http"), (":authority", "localhost")]
+
+def new_client() -> H2Connection:
+    """An h2 client connection with its preface queued (RFC 9113 §3.4)."""
+    client = H2Connection(H2Configuration(client_side=True, header_encoding="utf-8"))
+    client.initiate_connection()
+    return client
+
+
+def request_headers(method: str, path: str) -> list[tuple[str, str]]:
+    """The four pseudo-headers every request except CONNECT carries (RFC 9113 §8.3.1)."""
+    return [(":method", method), (":path", path), (":scheme", "http"), (":authority", "localhost")]
+
+
+GET = request_headers("GET", "/")
 
 
 def exchange(server: H2Connection, client: H2Connection) -> None:
